@@ -1,0 +1,2 @@
+//! Placeholder; the codec benchmark lands with the codec.
+fn main() {}

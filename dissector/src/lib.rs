@@ -1,0 +1,14 @@
+//! `dissector`: the MQTT wire codec and the flow model of mqscope. Pure: bytes in, typed values
+//! out, no files, no sockets.
+//!
+//! Entry points:
+//! - [`framing::frame`]: where does the next MQTT control packet in a byte stream end?
+//! - [`codec::decode`]: one whole packet's bytes → a borrowed, typed [`codec::Packet`].
+//! - [`codec::encode`]: the mirror of `decode`, for tests and tools that build traffic.
+#![forbid(unsafe_code)]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+pub mod codec;
+pub mod framing;
+
+pub use nom;

@@ -1,0 +1,1 @@
+//! Conformance against tshark: filled in with the capture pipeline.

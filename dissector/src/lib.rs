@@ -10,5 +10,6 @@
 
 pub mod codec;
 pub mod framing;
+pub mod input;
 
 pub use nom;

@@ -11,5 +11,6 @@
 pub mod codec;
 pub mod framing;
 pub mod input;
+pub mod model;
 
 pub use nom;

@@ -9,6 +9,9 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 pub mod codec;
+#[cfg(feature = "export")]
+pub mod export;
+pub mod filter;
 pub mod framing;
 pub mod input;
 pub mod model;

@@ -1,0 +1,1 @@
+//! Trace → tables (polars DataFrames) → CSV, Parquet or JSON lines.

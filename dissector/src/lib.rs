@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+pub mod analyze;
 pub mod codec;
 #[cfg(feature = "export")]
 pub mod export;

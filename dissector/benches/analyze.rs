@@ -1,0 +1,2 @@
+//! Placeholder until the analyzer benchmark lands.
+fn main() {}

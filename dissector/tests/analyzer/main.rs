@@ -1,5 +1,6 @@
 //! Analyzer integration tests: synthetic event sequences through the public API, one binary.
 
 mod anomalies;
+mod flows;
 mod script;
 mod wire;

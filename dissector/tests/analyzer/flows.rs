@@ -1,0 +1,448 @@
+//! Transactions, QoS completeness, sessions, topic aliases, deliveries and the streaming modes.
+
+use crate::script::*;
+use crate::wire::*;
+use dissector::analyze::{Analyzer, AnalyzerConfig, qos_report};
+use dissector::codec::{PacketType, ProtocolVersion};
+use dissector::input::{CloseHow, Direction, RoleSource, Timestamp};
+use dissector::model::{AnomalyCode, ClosedBy, PacketMarks, Trace, TxKind, TxState};
+use std::sync::{Arc, Mutex};
+
+fn v3() -> Script {
+    let mut s = Script::new();
+    s.c(connect(4, "dev-1", 60)).b(connack(false, 0));
+    s
+}
+
+#[test]
+fn qos2_interrupted_after_pubrec_is_reported_where_it_stopped() {
+    let mut s = v3();
+    s.c(publish(2, false, false, b"cmd/door", Some(7), b"open"))
+        .b(ack(5, 7));
+    // The connection is reset 2.1 s after the PUBREC.
+    s.wait(2100 * MS - MS).close(0, CloseHow::Rst);
+    let t = s.run();
+    let tx = t
+        .transactions
+        .iter()
+        .find(|x| x.kind == TxKind::Qos2)
+        .unwrap();
+    assert_eq!(tx.state, TxState::IncompleteAtClose);
+    assert_eq!(tx.ended_by, Some(ClosedBy::Rst));
+    assert_eq!(tx.missing(), &[PacketType::PubRel, PacketType::PubComp]);
+
+    let report = qos_report(&t);
+    assert_eq!(report.incomplete.len(), 1);
+    let flow = &report.incomplete[0];
+    assert_eq!(
+        flow.description,
+        "QoS 2 PUBLISH id 7 to_broker: PUBREC seen, PUBREL never sent; connection reset 2.1 s later"
+    );
+    assert_eq!(
+        (
+            flow.kind.as_str(),
+            flow.dir.as_str(),
+            flow.packet_id,
+            flow.qos
+        ),
+        ("qos2", "to_broker", Some(7), 2)
+    );
+    assert_eq!(flow.topic.as_deref(), Some("cmd/door"));
+    assert_eq!(flow.seen, ["PUBLISH", "PUBREC"]);
+    assert_eq!(flow.missing, ["PUBREL", "PUBCOMP"]);
+    assert_eq!(flow.ended_by, "rst");
+    assert_eq!(flow.client_id, "dev-1");
+    assert_eq!(flow.frames, [4, 5]);
+    assert_eq!(report.total.qos2.incomplete_at_close, 1);
+    assert_eq!(report.total.publishes, [0, 0, 1]);
+}
+
+#[test]
+fn qos1_never_acked_is_incomplete_at_capture_end() {
+    let t = v3().c(publish(1, false, false, b"t", Some(1), b"x")).run();
+    let tx = t
+        .transactions
+        .iter()
+        .find(|x| x.kind == TxKind::Qos1)
+        .unwrap();
+    assert_eq!(tx.state, TxState::IncompleteAtCaptureEnd);
+    assert_eq!(tx.ended_by, Some(ClosedBy::CaptureEnd));
+    let report = qos_report(&t);
+    assert_eq!(report.incomplete[0].missing, ["PUBACK"]);
+    assert_eq!(report.incomplete[0].ended_by, "capture_end");
+}
+
+#[test]
+fn complete_flows_carry_their_latency_and_link_their_packets() {
+    let t = v3()
+        .c(publish(1, false, false, b"t", Some(1), b"x"))
+        .wait(4 * MS)
+        .b(ack(4, 1))
+        .c(publish(2, false, false, b"t", Some(2), b"y"))
+        .b(ack(5, 2))
+        .c(ack(6, 2))
+        .b(ack(7, 2))
+        .run();
+    let kinds: Vec<_> = t.transactions.iter().map(|x| (x.kind, x.state)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (TxKind::Connect, TxState::Complete),
+            (TxKind::Qos1, TxState::Complete),
+            (TxKind::Qos2, TxState::Complete)
+        ]
+    );
+    // PUBLISH at +1 ms, then 4 ms wait and +1 ms for the PUBACK.
+    assert_eq!(t.transactions[1].latency_nanos, Some(5 * MS));
+    assert_eq!(t.transactions[2].latency_nanos, Some(3 * MS));
+    assert_eq!(t.transactions[0].latency_nanos, Some(MS));
+    for (i, p) in t.packets.iter().enumerate() {
+        let tx = p
+            .transaction()
+            .expect("every packet here belongs to a transaction");
+        assert!(
+            t.transactions[tx]
+                .steps
+                .iter()
+                .any(|s| s.packet == i as u64)
+        );
+    }
+    assert!(t.anomalies.is_empty(), "{:#?}", t.anomalies);
+}
+
+#[test]
+fn dup_retransmission_is_linked_to_its_original() {
+    let t = v3()
+        .c(publish(1, false, false, b"t", Some(9), b"x"))
+        .c(publish(1, true, false, b"t", Some(9), b"x"))
+        .b(ack(4, 9))
+        .run();
+    let tx = t
+        .transactions
+        .iter()
+        .find(|x| x.kind == TxKind::Qos1)
+        .unwrap();
+    assert_eq!(tx.state, TxState::Complete);
+    assert_eq!(tx.retransmissions, [3]);
+    assert_eq!(t.packets[3].transaction(), t.packets[2].transaction());
+    assert!(t.anomalies.is_empty(), "{:#?}", t.anomalies);
+}
+
+#[test]
+fn suback_keeps_granted_qos_and_refused_connect_fails_its_transaction() {
+    let t = v3()
+        .c(subscribe(2, &[("a", 2), ("b", 1)], false))
+        .b(suback(2, &[1, 0x80], false))
+        .run();
+    let tx = t
+        .transactions
+        .iter()
+        .find(|x| x.kind == TxKind::Subscribe)
+        .unwrap();
+    assert_eq!(tx.state, TxState::Complete);
+    assert_eq!(tx.reason_codes, [1, 0x80]);
+    assert_eq!(tx.topic.map(|s| t.str(s)), Some("a"));
+
+    let t = Script::new()
+        .c(connect(4, "c", 60))
+        .b(connack(false, 4))
+        .run();
+    assert_eq!(t.transactions[0].state, TxState::Failed(4));
+    assert_eq!(t.connections[0].connack_code, Some(4));
+}
+
+#[test]
+fn topic_aliases_resolve_per_direction() {
+    let mut s = Script::new();
+    s.c(connect_full(5, 0x02, 60, Some(&p_u16(0x22, 4)), "a", &[]))
+        .b(connack5(false, 0, &p_u16(0x22, 4)))
+        // Client maps alias 1 to "up/x" and then uses it alone.
+        .c(publish5(0, false, b"up/x", None, &p_u16(0x23, 1), b"1"))
+        .c(publish5(0, false, b"", None, &p_u16(0x23, 1), b"2"))
+        // Alias 1 the other way was never mapped by the broker.
+        .b(publish5(0, false, b"", None, &p_u16(0x23, 1), b"3"));
+    let t = s.run();
+    assert_eq!(t.packets[3].topic.map(|x| t.str(x)), Some("up/x"));
+    assert!(t.packets[3].marks.has(PacketMarks::TOPIC_FROM_ALIAS));
+    assert_eq!(t.packets[4].topic, None);
+    let codes: Vec<_> = t.anomalies.iter().map(|a| (a.code, a.packet)).collect();
+    assert_eq!(codes, [(AnomalyCode::TopicAliasUnknown, Some(4))]);
+    let limits = &t.connections[0].limits;
+    assert_eq!(
+        (
+            limits.client_topic_alias_maximum,
+            limits.broker_topic_alias_maximum
+        ),
+        (Some(4), Some(4))
+    );
+}
+
+#[test]
+fn persistent_session_reconnect_counts_queued_deliveries() {
+    let mut s = Script::new();
+    // clean session = 0 (flags 0x00).
+    s.c(connect_full(4, 0x00, 60, None, "sensor", &[]))
+        .b(connack(false, 0))
+        .c(subscribe(1, &[("q", 1)], false));
+    s.b(suback(1, &[1], false))
+        .c(DISCONNECT)
+        .close(0, CloseHow::Fin);
+    s.wait(SEC).open(1, RoleSource::Handshake);
+    s.send(
+        1,
+        Direction::ToBroker,
+        connect_full(4, 0x00, 60, None, "sensor", &[]),
+    );
+    s.send(1, Direction::ToClient, connack(true, 0));
+    s.send(
+        1,
+        Direction::ToClient,
+        publish(1, false, false, b"q", Some(1), b"queued"),
+    );
+    s.send(1, Direction::ToBroker, ack(4, 1));
+    let t = s.run();
+    assert_eq!(t.sessions.len(), 1);
+    let session = &t.sessions[0];
+    assert_eq!(t.str(session.client_id), "sensor");
+    assert_eq!(session.connections, [0, 1]);
+    assert!(session.persistent);
+    assert_eq!(
+        (
+            session.reconnects,
+            session.resumed,
+            session.queued_delivered
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(t.connections[1].session_present, Some(true));
+    assert_eq!(
+        t.connections[0].closed_by,
+        Some(ClosedBy::Disconnect {
+            dir: Direction::ToBroker,
+            reason_code: 0
+        })
+    );
+}
+
+#[test]
+fn broker_fan_out_is_matched_by_topic_and_payload() {
+    let mut s = Script::new();
+    s.c(connect(4, "pub", 60)).b(connack(false, 0));
+    for stream in [1, 2] {
+        s.open(stream, RoleSource::Handshake);
+        s.send(
+            stream,
+            Direction::ToBroker,
+            connect(4, &format!("sub{stream}"), 60),
+        );
+        s.send(stream, Direction::ToClient, connack(false, 0));
+    }
+    s.c(publish(0, false, false, b"t/1", None, b"reading"));
+    s.wait(2 * MS);
+    s.send(
+        1,
+        Direction::ToClient,
+        publish(0, false, false, b"t/1", None, b"reading"),
+    );
+    s.send(
+        2,
+        Direction::ToClient,
+        publish(0, false, false, b"t/1", None, b"reading"),
+    );
+    // Same topic, other payload: not a copy.
+    s.send(
+        2,
+        Direction::ToClient,
+        publish(0, false, false, b"t/1", None, b"other"),
+    );
+    let t = s.run();
+    assert_eq!(t.deliveries.len(), 1);
+    let d = &t.deliveries[0];
+    assert_eq!(t.str(d.topic), "t/1");
+    assert_eq!(d.conn, 0);
+    let copies: Vec<_> = d.fanout.iter().map(|c| (c.conn, c.latency_nanos)).collect();
+    assert_eq!(copies, [(1, 3 * MS), (2, 4 * MS)]);
+}
+
+#[test]
+fn streaming_mode_hands_every_packet_to_the_callback_and_keeps_only_unfinished_flows() {
+    let seen: Arc<Mutex<Vec<(u64, PacketType, bool)>>> = Arc::default();
+    let sink = Arc::clone(&seen);
+    let mut a = Analyzer::new(AnalyzerConfig::streaming());
+    a.set_packet_callback(Box::new(move |trace: &Trace, view| {
+        let marked = view.record.has_anomalies();
+        assert_eq!(
+            marked,
+            trace.anomalies_of_packet(view.index).next().is_some()
+        );
+        sink.lock()
+            .unwrap()
+            .push((view.index, view.record.packet_type, marked));
+    }));
+    v3().c(publish(1, false, false, b"t", Some(1), b"x"))
+        .b(ack(4, 1))
+        .c(publish(1, false, false, b"t", Some(2), b"y"))
+        .b(ack(4, 99))
+        .feed(&mut a);
+    let t = a.finish(Timestamp(10 * SEC));
+    let seen = seen.lock().unwrap();
+    let types: Vec<_> = seen.iter().map(|s| s.1).collect();
+    assert_eq!(
+        types,
+        [
+            PacketType::Connect,
+            PacketType::ConnAck,
+            PacketType::Publish,
+            PacketType::PubAck,
+            PacketType::Publish,
+            PacketType::PubAck
+        ]
+    );
+    assert_eq!(
+        seen.iter().map(|s| s.0).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4, 5]
+    );
+    assert!(seen[5].2, "the stray PUBACK is marked");
+    assert!(t.packets.is_empty());
+    assert_eq!(t.totals.packets, 6);
+    // Kept: the unanswered PUBLISH id 2 and the stray PUBACK; the complete ones are gone.
+    let kept: Vec<_> = t.transactions.iter().map(|x| (x.kind, x.state)).collect();
+    assert_eq!(
+        kept,
+        [
+            (TxKind::Qos1, TxState::ResponseWithoutRequest),
+            (TxKind::Qos1, TxState::IncompleteAtCaptureEnd)
+        ]
+    );
+}
+
+#[test]
+fn raw_bytes_are_kept_only_when_asked() {
+    let publish_bytes = publish(0, false, false, b"t", None, b"abc");
+    let mut s = v3();
+    s.c(publish_bytes.clone());
+    let t = s.run_with(AnalyzerConfig {
+        keep_raw_bytes: true,
+        ..AnalyzerConfig::default()
+    });
+    assert_eq!(t.raw(2), Some(&publish_bytes[..]));
+    assert_eq!(t.raw(0), Some(&connect(4, "dev-1", 60)[..]));
+    assert_eq!(s.run().raw(2), None);
+}
+
+#[test]
+fn packet_records_carry_sizes_and_positions() {
+    let mut s = v3();
+    s.c(publish(1, false, true, b"a/b", Some(3), b"hello"));
+    let t = s.run();
+    let p = &t.packets[2];
+    assert_eq!(p.packet_type, PacketType::Publish);
+    assert_eq!((p.qos(), p.retain(), p.dup()), (1, true, false));
+    assert_eq!(p.packet_id, Some(3));
+    assert_eq!(p.topic.map(|x| t.str(x)), Some("a/b"));
+    // 2 fixed + (2 + 3 topic + 2 id) variable + 5 payload.
+    assert_eq!(
+        (p.fixed_len, p.variable_len, p.properties_len, p.payload_len),
+        (2, 7, 0, 5)
+    );
+    assert_eq!(p.remaining_length(), 12);
+    assert_eq!(p.version, Some(ProtocolVersion::V3_1_1));
+    assert_eq!(p.frame, 4);
+    assert_eq!(p.stream_offset, connect(4, "dev-1", 60).len() as u64);
+    assert_eq!(t.connections[0].to_broker.packets, 2);
+}
+
+#[test]
+fn mid_stream_connection_infers_version_5_from_properties() {
+    let t = Script::with_roles(RoleSource::Port)
+        .c(publish5(1, false, b"t", Some(1), &p_byte(0x01, 1), b"x"))
+        .b(ack(4, 1))
+        .run();
+    let c = &t.connections[0];
+    assert_eq!(c.version, Some(ProtocolVersion::V5));
+    assert!(c.version_inferred);
+    let codes: Vec<_> = t.anomalies.iter().map(|a| a.code).collect();
+    assert_eq!(codes, [AnomalyCode::MidStream]);
+}
+
+#[test]
+fn silence_past_keepalive_then_reset_is_keepalive_expiry() {
+    let mut s = Script::new();
+    s.c(connect(4, "k", 10))
+        .b(connack(false, 0))
+        .wait(20 * SEC)
+        .close(0, CloseHow::Rst);
+    let t = s.run();
+    assert_eq!(t.connections[0].closed_by, Some(ClosedBy::KeepAliveExpiry));
+    assert_eq!(count(&t, AnomalyCode::KeepAliveViolated), 1);
+    assert_eq!(count(&t, AnomalyCode::ClosedWithoutDisconnect), 1);
+}
+
+#[test]
+fn server_keep_alive_overrides_the_clients() {
+    // Client asks 100 s, broker imposes 5 s: 8 s of silence breaks 1.5 × 5.
+    let mut s = Script::new();
+    s.c(connect(5, "k", 100))
+        .b(connack5(false, 0, &p_u16(0x13, 5)))
+        .wait(8 * SEC)
+        .c(PINGREQ)
+        .b(PINGRESP);
+    let t = s.run();
+    assert_eq!(count(&t, AnomalyCode::KeepAliveViolated), 1);
+    assert_eq!(t.connections[0].limits.server_keep_alive, Some(5));
+}
+
+#[test]
+fn password_is_redacted_unless_asked() {
+    // flags: user name 0x80 | password 0x40 | clean 0x02.
+    let mut rest = s(b"user");
+    rest.extend(s(b"secret"));
+    let mut sc = Script::new();
+    sc.c(connect_full(4, 0xc2, 60, None, "c", &rest));
+    let t = sc.run();
+    let pw = t.connections[0].password.as_ref().unwrap();
+    assert_eq!((pw.len, pw.text.as_deref()), (6, None));
+    assert_eq!(t.connections[0].username.map(|u| t.str(u)), Some("user"));
+    assert!(!serde_json::to_string(&t).unwrap().contains("secret"));
+    let t = sc.run_with(AnalyzerConfig {
+        show_passwords: true,
+        ..AnalyzerConfig::default()
+    });
+    assert_eq!(
+        t.connections[0].password.as_ref().unwrap().text.as_deref(),
+        Some("secret")
+    );
+}
+
+#[test]
+fn wire_accounting_counts_frames_per_direction() {
+    let mut s = v3();
+    s.wire(Direction::ToBroker, 80, 14)
+        .wire(Direction::ToClient, 70, 4);
+    let t = s.run();
+    assert_eq!(
+        (
+            t.totals.frames,
+            t.totals.wire_bytes,
+            t.totals.tcp_payload_bytes
+        ),
+        (2, 150, 18)
+    );
+    assert_eq!(t.connections[0].to_broker.wire_bytes, 80);
+    assert_eq!(t.connections[0].to_client.frames, 1);
+}
+
+#[test]
+fn trace_round_trips_through_json() {
+    let t = v3()
+        .c(publish(1, false, false, b"t", Some(1), b"x"))
+        .b(ack(4, 9))
+        .run();
+    let json = serde_json::to_string(&t).unwrap();
+    let mut back: Trace = serde_json::from_str(&json).unwrap();
+    back.rebuild_indexes();
+    assert_eq!(back.packets, t.packets);
+    assert_eq!(back.anomalies, t.anomalies);
+    assert_eq!(back.connection_index_of_stream(0), Some(0));
+    assert_eq!(back.anomalies_of_packet(3).count(), 1);
+}

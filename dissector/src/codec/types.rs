@@ -3,7 +3,9 @@
 use crate::framing::FixedHeaderInfo;
 
 /// MQTT control packet type (high nibble of the first byte).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[repr(u8)]
 pub enum PacketType {
     /// Type 0: reserved, never valid.
@@ -97,7 +99,9 @@ impl PacketType {
 
     /// The type whose [`name`](Self::name) is `name` (case-insensitive).
     pub fn from_name(name: &str) -> Option<PacketType> {
-        PacketType::ALL.into_iter().find(|t| t.name().eq_ignore_ascii_case(name))
+        PacketType::ALL
+            .into_iter()
+            .find(|t| t.name().eq_ignore_ascii_case(name))
     }
 }
 
@@ -108,7 +112,9 @@ impl std::fmt::Display for PacketType {
 }
 
 /// Negotiated protocol version (the CONNECT protocol level).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[repr(u8)]
 pub enum ProtocolVersion {
     /// MQTT 3.1, protocol name `MQIsdp`, level 3.

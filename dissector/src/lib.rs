@@ -16,5 +16,6 @@ pub mod filter;
 pub mod framing;
 pub mod input;
 pub mod model;
+pub mod stats;
 
 pub use nom;

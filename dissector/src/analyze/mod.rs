@@ -44,8 +44,8 @@ use crate::input::{
 };
 use crate::model::{
     Anomaly, AnomalyCode, ClosedBy, Connection, Delivery, DeliveryCopy, DirCounters, Limits,
-    PacketMarks, PacketRecord, PasswordInfo, Session, Sym, TlsInfo, Trace, Transaction, TxKind,
-    TxState, TxStep, WillInfo,
+    PacketMarks, PacketRecord, PasswordInfo, Session, Subscription, Sym, TlsInfo, Trace,
+    Transaction, TxKind, TxState, TxStep, WillInfo,
 };
 use state::{ConnState, Flight, PendingDelivery, TxHandle};
 use std::collections::{HashMap, VecDeque};
@@ -1156,10 +1156,15 @@ impl Analyzer {
             Packet::Subscribe(s) => {
                 let mut first = None;
                 let mut count = 0u32;
-                for (f, _) in s.filters.iter() {
-                    if first.is_none() {
-                        first = Some(self.trace.strings.intern_bytes(f.bytes()));
-                    }
+                for (f, options) in s.filters.iter() {
+                    let filter = self.trace.strings.intern_bytes(f.bytes());
+                    first.get_or_insert(filter);
+                    self.trace.subscriptions.push(Subscription {
+                        conn: self.cur.conn,
+                        packet: self.cur_index,
+                        filter,
+                        options: options.0,
+                    });
                     count += 1;
                 }
                 self.cur.topic = first;

@@ -13,6 +13,25 @@ mod intern;
 pub use anomaly::{Anomaly, AnomalyCode, Severity};
 pub use intern::{Interner, Sym};
 
+/// True when a topic name matches a topic filter (MQTT 5.0 §4.7: `+` one level, `#` the rest,
+/// `$`-topics not matched by a leading wildcard).
+pub fn topic_matches(filter: &str, topic: &str) -> bool {
+    if topic.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
+        return false;
+    }
+    let mut f = filter.split('/');
+    let mut t = topic.split('/');
+    loop {
+        match (f.next(), t.next()) {
+            (Some("#"), _) => return true,
+            (Some("+"), Some(_)) => {}
+            (Some(a), Some(b)) if a == b => {}
+            (None, None) => return true,
+            _ => return false,
+        }
+    }
+}
+
 use crate::codec::{HeaderSizes, PacketType, ProtocolVersion};
 use crate::input::{Direction, RoleSource, Timestamp, Transport};
 use std::net::SocketAddr;
@@ -631,6 +650,20 @@ pub struct DeliveryCopy {
     pub latency_nanos: i64,
 }
 
+/// One topic filter of a SUBSCRIBE (its SUBACK code is in the transaction of `packet`, in the
+/// same position).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Subscription {
+    /// Connection index.
+    pub conn: u32,
+    /// Packet index of the SUBSCRIBE.
+    pub packet: u64,
+    /// The topic filter.
+    pub filter: Sym,
+    /// The subscription options byte (requested QoS in bits 0–1).
+    pub options: u8,
+}
+
 /// One capture source that went into the trace.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CaptureInfo {
@@ -686,6 +719,9 @@ pub struct Trace {
     pub anomalies: Vec<Anomaly>,
     /// Broker fan-out deliveries.
     pub deliveries: Vec<Delivery>,
+    /// Every topic filter of every SUBSCRIBE, in order.
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
     /// Interned strings.
     pub strings: Interner,
     /// Raw MQTT bytes of every retained packet, back to back (only with `keep_raw_bytes`).

@@ -3,4 +3,5 @@
 mod anomalies;
 mod flows;
 mod script;
+mod stats;
 mod wire;

@@ -233,11 +233,6 @@ impl Script {
     }
 }
 
-/// The codes of a trace's anomalies, in order.
-pub fn codes(trace: &Trace) -> Vec<AnomalyCode> {
-    trace.anomalies.iter().map(|a| a.code).collect()
-}
-
 /// How many anomalies of `code`.
 pub fn count(trace: &Trace, code: AnomalyCode) -> usize {
     trace.anomalies.iter().filter(|a| a.code == code).count()

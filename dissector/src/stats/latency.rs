@@ -1,0 +1,160 @@
+//! Latency distributions of completed exchanges, per kind, per connection and overall.
+
+use crate::model::{Trace, TxKind, TxState};
+
+/// Percentiles of a set of latencies (nearest-rank), in nanoseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LatencySummary {
+    /// Number of samples.
+    pub count: u64,
+    /// Smallest.
+    pub min: i64,
+    /// Median.
+    pub p50: i64,
+    /// 90th percentile.
+    pub p90: i64,
+    /// 99th percentile.
+    pub p99: i64,
+    /// Largest.
+    pub max: i64,
+    /// Arithmetic mean.
+    pub mean: i64,
+}
+
+/// Summarises `samples` (sorted in place). All zero when empty.
+pub fn summarise(samples: &mut [i64]) -> LatencySummary {
+    if samples.is_empty() {
+        return LatencySummary::default();
+    }
+    samples.sort_unstable();
+    let n = samples.len();
+    // Nearest rank: the smallest value with at least p% of the samples at or below it.
+    let rank = |p: usize| -> i64 {
+        let r = (p * n).div_ceil(100).clamp(1, n);
+        samples.get(r - 1).copied().unwrap_or(0)
+    };
+    let sum: i128 = samples.iter().map(|&x| i128::from(x)).sum();
+    LatencySummary {
+        count: n as u64,
+        min: samples.first().copied().unwrap_or(0),
+        p50: rank(50),
+        p90: rank(90),
+        p99: rank(99),
+        max: samples.last().copied().unwrap_or(0),
+        mean: i64::try_from(sum / n as i128).unwrap_or(i64::MAX),
+    }
+}
+
+/// The latency of one exchange kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct KindLatency {
+    /// The kind.
+    pub kind: TxKind,
+    /// Its distribution.
+    pub summary: LatencySummary,
+}
+
+/// Latencies of one connection.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConnectionLatency {
+    /// `tcp.stream`.
+    pub stream: u32,
+    /// Connection index.
+    pub conn: u32,
+    /// One entry per kind with at least one completed exchange.
+    pub kinds: Vec<KindLatency>,
+}
+
+/// Latency distributions of completed exchanges.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LatencyStats {
+    /// Over the whole trace, one entry per kind with samples (in [`TxKind::ALL`] order).
+    pub overall: Vec<KindLatency>,
+    /// Per connection (connections without completed exchanges omitted).
+    pub per_connection: Vec<ConnectionLatency>,
+}
+
+impl LatencyStats {
+    /// The overall distribution of one kind.
+    pub fn of(&self, kind: TxKind) -> Option<&LatencySummary> {
+        self.overall
+            .iter()
+            .find(|k| k.kind == kind)
+            .map(|k| &k.summary)
+    }
+}
+
+fn kind_slot(kind: TxKind) -> usize {
+    TxKind::ALL.iter().position(|&k| k == kind).unwrap_or(0)
+}
+
+/// Latency statistics of the trace's complete transactions: CONNECT→CONNACK, SUBSCRIBE→SUBACK,
+/// UNSUBSCRIBE→UNSUBACK, PINGREQ→PINGRESP, QoS 1 PUBLISH→PUBACK, QoS 2 PUBLISH→PUBCOMP, AUTH.
+pub fn latency_stats(trace: &Trace) -> LatencyStats {
+    let mut overall: Vec<Vec<i64>> = vec![Vec::new(); TxKind::ALL.len()];
+    let mut per_conn: Vec<Vec<Vec<i64>>> = vec![Vec::new(); trace.connections.len()];
+    for tx in &trace.transactions {
+        let (TxState::Complete, Some(l)) = (tx.state, tx.latency_nanos) else {
+            continue;
+        };
+        let k = kind_slot(tx.kind);
+        if let Some(v) = overall.get_mut(k) {
+            v.push(l);
+        }
+        if let Some(c) = per_conn.get_mut(tx.conn as usize) {
+            if c.is_empty() {
+                *c = vec![Vec::new(); TxKind::ALL.len()];
+            }
+            if let Some(v) = c.get_mut(k) {
+                v.push(l);
+            }
+        }
+    }
+    let collect = |slots: &mut [Vec<i64>]| -> Vec<KindLatency> {
+        TxKind::ALL
+            .iter()
+            .zip(slots.iter_mut())
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(&kind, v)| KindLatency {
+                kind,
+                summary: summarise(v),
+            })
+            .collect()
+    };
+    LatencyStats {
+        overall: collect(&mut overall),
+        per_connection: per_conn
+            .iter_mut()
+            .enumerate()
+            .filter(|(_, v)| v.iter().any(|s| !s.is_empty()))
+            .map(|(i, v)| ConnectionLatency {
+                stream: trace.connections.get(i).map_or(0, |c| c.stream),
+                conn: i as u32,
+                kinds: collect(v),
+            })
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles_of_one_to_a_hundred() {
+        let mut v: Vec<i64> = (1..=100).rev().collect();
+        let s = summarise(&mut v);
+        assert_eq!(
+            (s.count, s.min, s.p50, s.p90, s.p99, s.max, s.mean),
+            (100, 1, 50, 90, 99, 100, 50)
+        );
+    }
+
+    #[test]
+    fn percentiles_of_few_samples_are_actual_samples() {
+        let mut v = vec![30, 10, 20];
+        let s = summarise(&mut v);
+        assert_eq!((s.p50, s.p90, s.p99, s.max), (20, 30, 30, 30));
+        assert_eq!(summarise(&mut []), LatencySummary::default());
+    }
+}

@@ -914,6 +914,11 @@ impl Trace {
     }
 }
 
+/// The examples of `docs/model.md`, compiled and run as doctests so the page cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/model.md")]
+pub struct ModelDocExamples;
+
 #[cfg(test)]
 mod tests {
     use super::*;

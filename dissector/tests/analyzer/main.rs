@@ -1,6 +1,7 @@
 //! Analyzer integration tests: synthetic event sequences through the public API, one binary.
 
 mod anomalies;
+mod docs;
 mod flows;
 mod script;
 mod stats;

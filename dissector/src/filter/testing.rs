@@ -186,6 +186,15 @@ pub(crate) fn sample_trace() -> Trace {
         });
         r.set_transaction(p.tx);
         assert_eq!(r.packet_type == PacketType::Publish, p.first_byte >> 4 == 3);
+        if let Some(tx) = p.tx.and_then(|t| trace.transactions.get_mut(t)) {
+            tx.steps.push(TxStep {
+                packet: trace.packets.len() as u64,
+                packet_type: r.packet_type,
+                dir: r.dir,
+                frame: r.frame,
+                ts: r.ts,
+            });
+        }
         trace.packets.push(r);
     }
     trace.push_anomaly(Anomaly {

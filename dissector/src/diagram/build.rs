@@ -6,18 +6,28 @@ use std::collections::HashMap;
 use super::{Diagram, Mark, Message, Note, Side};
 use crate::codec::PacketType;
 use crate::input::{Direction, Timestamp};
-use crate::model::{AnomalyCode, ClosedBy, PacketRecord, Severity, Trace, Transaction, TxKind, TxState};
+use crate::model::{
+    AnomalyCode, ClosedBy, PacketRecord, Severity, Trace, Transaction, TxKind, TxState,
+};
 
 /// The diagram of the connections `conns` (indexes into [`Trace::connections`]), one after
 /// another; `include` picks the packets drawn (a display filter), given each packet's index.
 /// Times are seconds since the first connection opened.
-pub fn connections(trace: &Trace, conns: &[usize], include: &dyn Fn(u64, &PacketRecord) -> bool) -> Diagram {
+pub fn connections(
+    trace: &Trace,
+    conns: &[usize],
+    include: &dyn Fn(u64, &PacketRecord) -> bool,
+) -> Diagram {
     let mut diagram = Diagram::default();
     let Some(first) = conns.first().and_then(|&c| trace.connection(c)) else {
         return diagram;
     };
     let origin = first.opened_ts;
-    diagram.title = conns.iter().map(|&c| title(trace, c)).collect::<Vec<_>>().join(" | ");
+    diagram.title = conns
+        .iter()
+        .map(|&c| title(trace, c))
+        .collect::<Vec<_>>()
+        .join(" | ");
     diagram.client = match conns.len() {
         1 => format!("client {}", first.client),
         _ => "client".to_string(),
@@ -31,19 +41,33 @@ pub fn connections(trace: &Trace, conns: &[usize], include: &dyn Fn(u64, &Packet
 }
 
 /// The diagram of one connection.
-pub fn connection(trace: &Trace, conn: usize, include: &dyn Fn(u64, &PacketRecord) -> bool) -> Diagram {
+pub fn connection(
+    trace: &Trace,
+    conn: usize,
+    include: &dyn Fn(u64, &PacketRecord) -> bool,
+) -> Diagram {
     connections(trace, &[conn], include)
 }
 
 /// `stream 3 · "sensor-17" · MQTT 5.0`.
 fn title(trace: &Trace, conn: usize) -> String {
-    let Some(c) = trace.connection(conn) else { return String::new() };
+    let Some(c) = trace.connection(conn) else {
+        return String::new();
+    };
     let mut parts = vec![format!("stream {}", c.stream)];
     if let Some(id) = trace.opt_str(c.client_id) {
         parts.push(format!("\"{id}\""));
     }
     if let Some(v) = c.version {
-        parts.push(format!("MQTT {}{}", v.name(), if c.version_inferred { " (inferred)" } else { "" }));
+        parts.push(format!(
+            "MQTT {}{}",
+            v.name(),
+            if c.version_inferred {
+                " (inferred)"
+            } else {
+                ""
+            }
+        ));
     }
     parts.join(" · ")
 }
@@ -60,7 +84,9 @@ fn append_connection(
     announce: bool,
     include: &dyn Fn(u64, &PacketRecord) -> bool,
 ) {
-    let Some(c) = trace.connection(conn) else { return };
+    let Some(c) = trace.connection(conn) else {
+        return;
+    };
     if announce {
         diagram.push_note(Note {
             t: seconds(c.opened_ts, origin),
@@ -71,8 +97,10 @@ fn append_connection(
     }
     let mut row_of_packet: HashMap<u64, usize> = HashMap::new();
     // Anomalies not tied to a packet (gaps, keep-alive lapses) become notes, merged in by time.
-    let mut loose: Vec<&crate::model::Anomaly> =
-        trace.anomalies_of_connection(conn).filter(|a| a.packet.is_none()).collect();
+    let mut loose: Vec<&crate::model::Anomaly> = trace
+        .anomalies_of_connection(conn)
+        .filter(|a| a.packet.is_none())
+        .collect();
     loose.sort_by_key(|a| (a.ts, a.frame));
     let mut loose = loose.into_iter().peekable();
     for (idx, rec) in trace.packets_of_connection(conn) {
@@ -106,20 +134,45 @@ fn append_connection(
             ClosedBy::Disconnect { dir, reason_code } => (
                 format!(
                     "closed after DISCONNECT from the {} (reason 0x{reason_code:02x})",
-                    if dir == Direction::ToBroker { "client" } else { "broker" }
+                    if dir == Direction::ToBroker {
+                        "client"
+                    } else {
+                        "broker"
+                    }
                 ),
                 Mark::None,
             ),
-            ClosedBy::Fin => ("closed by TCP FIN without DISCONNECT".to_string(), Mark::Warning),
-            ClosedBy::Rst => ("reset by TCP RST without DISCONNECT".to_string(), Mark::Warning),
+            ClosedBy::Fin => (
+                "closed by TCP FIN without DISCONNECT".to_string(),
+                Mark::Warning,
+            ),
+            ClosedBy::Rst => (
+                "reset by TCP RST without DISCONNECT".to_string(),
+                Mark::Warning,
+            ),
             ClosedBy::IdleTimeout => ("idle timeout: no more segments".to_string(), Mark::Warning),
-            ClosedBy::KeepAliveExpiry => ("keep alive expired, connection went silent".to_string(), Mark::Warning),
-            ClosedBy::CaptureEnd => ("capture ended with the connection open".to_string(), Mark::None),
+            ClosedBy::KeepAliveExpiry => (
+                "keep alive expired, connection went silent".to_string(),
+                Mark::Warning,
+            ),
+            ClosedBy::CaptureEnd => (
+                "capture ended with the connection open".to_string(),
+                Mark::None,
+            ),
         };
-        diagram.push_note(Note { t: seconds(ts, origin), frame, text, mark });
+        diagram.push_note(Note {
+            t: seconds(ts, origin),
+            frame,
+            text,
+            mark,
+        });
     }
     for (_, tx) in trace.transactions_of_connection(conn) {
-        let rows: Vec<usize> = tx.steps.iter().filter_map(|s| row_of_packet.get(&s.packet).copied()).collect();
+        let rows: Vec<usize> = tx
+            .steps
+            .iter()
+            .filter_map(|s| row_of_packet.get(&s.packet).copied())
+            .collect();
         if rows.len() < 2 && tx.state == TxState::Complete && tx.kind == TxKind::Ping {
             continue;
         }
@@ -132,7 +185,15 @@ fn anomaly_note(a: &crate::model::Anomaly, origin: Timestamp) -> Note {
     Note {
         t: seconds(a.ts, origin),
         frame: a.frame,
-        text: format!("{} {}", a.code.code(), if a.code == AnomalyCode::TcpGap { &a.message } else { a.code.title() }),
+        text: format!(
+            "{} {}",
+            a.code.code(),
+            if a.code == AnomalyCode::TcpGap {
+                &a.message
+            } else {
+                a.code.title()
+            }
+        ),
         mark: severity_mark(a.severity),
     }
 }
@@ -147,7 +208,10 @@ fn severity_mark(s: Severity) -> Mark {
 
 /// `QoS 2 id=7`, `SUBSCRIBE id=3`, `CONNECT`, `PING`, `AUTH`.
 pub fn group_label(tx: &Transaction) -> String {
-    let id = tx.packet_id.map(|id| format!(" id={id}")).unwrap_or_default();
+    let id = tx
+        .packet_id
+        .map(|id| format!(" id={id}"))
+        .unwrap_or_default();
     let base = match tx.kind {
         TxKind::Qos1 => format!("QoS 1{id}"),
         TxKind::Qos2 => format!("QoS 2{id}"),
@@ -167,16 +231,28 @@ pub fn group_label(tx: &Transaction) -> String {
 
 /// Whether the exchange finished, and what went wrong when it did not.
 pub fn group_status(tx: &Transaction) -> (bool, String) {
-    let missing = || tx.missing().iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
+    let missing = || {
+        tx.missing()
+            .iter()
+            .map(|t| t.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match tx.state {
         TxState::Complete => (true, String::new()),
         TxState::Failed(rc) => (true, format!("failed with reason 0x{rc:02x}")),
         TxState::InFlight => (false, format!("missing {}", missing())),
         TxState::IncompleteAtClose => (
             false,
-            format!("missing {} (connection closed: {})", missing(), tx.ended_by.map_or("unknown", |e| e.as_str())),
+            format!(
+                "missing {} (connection closed: {})",
+                missing(),
+                tx.ended_by.map_or("unknown", |e| e.as_str())
+            ),
         ),
-        TxState::IncompleteAtCaptureEnd => (false, format!("missing {} (capture ended)", missing())),
+        TxState::IncompleteAtCaptureEnd => {
+            (false, format!("missing {} (capture ended)", missing()))
+        }
         TxState::OutOfOrder => (false, "steps out of order".to_string()),
         TxState::ResponseWithoutRequest => (false, "response without a request".to_string()),
     }
@@ -197,20 +273,19 @@ pub fn packet_label(trace: &Trace, rec: &PacketRecord) -> String {
     if let Some(id) = rec.packet_id {
         s.push_str(&format!(" id={id}"));
     }
-    if rec.packet_type == PacketType::Connect {
-        if let Some(c) = trace.connection(rec.conn as usize) {
-            if let Some(id) = trace.opt_str(c.client_id) {
-                s.push_str(&format!(" \"{}\"", id.escape_debug()));
-            }
-        }
+    if rec.packet_type == PacketType::Connect
+        && let Some(c) = trace.connection(rec.conn as usize)
+        && let Some(id) = trace.opt_str(c.client_id)
+    {
+        s.push_str(&format!(" \"{}\"", id.escape_debug()));
     }
     if let Some(topic) = trace.opt_str(rec.topic) {
         s.push_str(&format!(" \"{}\"", topic.escape_debug()));
     }
-    if let Some(rc) = rec.reason_code {
-        if rc != 0 || matches!(rec.packet_type, PacketType::ConnAck) {
-            s.push_str(&format!(" rc=0x{rc:02x}"));
-        }
+    if let Some(rc) = rec.reason_code
+        && (rc != 0 || rec.packet_type == PacketType::ConnAck)
+    {
+        s.push_str(&format!(" rc=0x{rc:02x}"));
     }
     if rec.packet_type == PacketType::Publish {
         s.push_str(&format!(" ({} B)", rec.payload_len));

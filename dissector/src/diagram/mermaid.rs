@@ -17,10 +17,18 @@ pub fn render(diagram: &Diagram) -> String {
     let boxed = nestable_groups(diagram);
     for (row, item) in diagram.items.iter().enumerate() {
         // Open the blocks starting here, outermost (longest) first.
-        let mut opening: Vec<usize> = boxed.iter().copied().filter(|&g| diagram.groups[g].first == row).collect();
+        let mut opening: Vec<usize> = boxed
+            .iter()
+            .copied()
+            .filter(|&g| diagram.groups[g].first == row)
+            .collect();
         opening.sort_by_key(|&g| std::cmp::Reverse(diagram.groups[g].last));
         for g in opening {
-            let colour = if diagram.groups[g].complete { "rgba(66, 133, 244, 0.12)" } else { "rgba(219, 68, 55, 0.15)" };
+            let colour = if diagram.groups[g].complete {
+                "rgba(66, 133, 244, 0.12)"
+            } else {
+                "rgba(219, 68, 55, 0.15)"
+            };
             let _ = writeln!(out, "    rect {colour}");
         }
         match item {
@@ -46,12 +54,20 @@ pub fn render(diagram: &Diagram) -> String {
                 let _ = writeln!(
                     out,
                     "    Note over C,B: {}",
-                    escape(&format!("{:.6} #{} {}{}", n.t, n.frame, mark_prefix(n.mark), n.text))
+                    escape(&format!(
+                        "{:.6} #{} {}{}",
+                        n.t,
+                        n.frame,
+                        mark_prefix(n.mark),
+                        n.text
+                    ))
                 );
             }
         }
         // Close the blocks ending here, innermost (shortest) first, each with its outcome.
-        let mut ending: Vec<usize> = (0..diagram.groups.len()).filter(|&g| diagram.groups[g].last == row).collect();
+        let mut ending: Vec<usize> = (0..diagram.groups.len())
+            .filter(|&g| diagram.groups[g].last == row)
+            .collect();
         ending.sort_by_key(|&g| std::cmp::Reverse(diagram.groups[g].first));
         for g in ending {
             let group = &diagram.groups[g];
@@ -73,7 +89,12 @@ pub fn render(diagram: &Diagram) -> String {
 /// chosen greedily in order of first row.
 fn nestable_groups(diagram: &Diagram) -> Vec<usize> {
     let mut order: Vec<usize> = (0..diagram.groups.len()).collect();
-    order.sort_by_key(|&g| (diagram.groups[g].first, std::cmp::Reverse(diagram.groups[g].last)));
+    order.sort_by_key(|&g| {
+        (
+            diagram.groups[g].first,
+            std::cmp::Reverse(diagram.groups[g].last),
+        )
+    });
     let mut stack: Vec<usize> = Vec::new();
     let mut chosen = Vec::new();
     for g in order {
@@ -85,7 +106,9 @@ fn nestable_groups(diagram: &Diagram) -> Vec<usize> {
                 break;
             }
         }
-        let fits = stack.last().is_none_or(|&top| last <= diagram.groups[top].last);
+        let fits = stack
+            .last()
+            .is_none_or(|&top| last <= diagram.groups[top].last);
         // A block cannot start on the row where its parent ends (the note and `end` follow the row).
         if fits {
             stack.push(g);
@@ -148,16 +171,30 @@ mod tests {
         assert_eq!(src.matches("rect ").count(), 1, "{src}");
         assert_eq!(src.matches("    end\n").count(), 1, "{src}");
         assert!(src.contains("P1 [B]"), "{src}");
-        assert!(src.contains("Note over C,B: B: INCOMPLETE, missing PUBACK"), "{src}");
+        assert!(
+            src.contains("Note over C,B: B: INCOMPLETE, missing PUBACK"),
+            "{src}"
+        );
     }
 
     #[test]
     fn labels_cannot_break_out_of_their_statement() {
         let mut d = Diagram::new("", "c", "b");
-        d.push_message(Message::new(0.0, 1, Side::Broker, "topic a;b%%c\nd<script>#"));
+        d.push_message(Message::new(
+            0.0,
+            1,
+            Side::Broker,
+            "topic a;b%%c\nd<script>#",
+        ));
         let src = render(&d);
-        let line = src.lines().find(|l| l.contains("B->>C")).unwrap_or_default();
-        let mut rest = line.split_once(": ").map_or("", |(_, text)| text).to_string();
+        let line = src
+            .lines()
+            .find(|l| l.contains("B->>C"))
+            .unwrap_or_default();
+        let mut rest = line
+            .split_once(": ")
+            .map_or("", |(_, text)| text)
+            .to_string();
         for entity in ["#59;", "#35;", "#37;", "#lt;", "#gt;"] {
             rest = rest.replace(entity, "");
         }

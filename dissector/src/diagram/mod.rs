@@ -67,7 +67,15 @@ pub struct Message {
 impl Message {
     /// A message without anomalies or group.
     pub fn new(t: f64, frame: u64, from: Side, label: impl Into<String>) -> Message {
-        Message { t, frame, from, label: label.into(), anomalies: Vec::new(), mark: Mark::None, group: None }
+        Message {
+            t,
+            frame,
+            from,
+            label: label.into(),
+            anomalies: Vec::new(),
+            mark: Mark::None,
+            group: None,
+        }
     }
 }
 
@@ -138,8 +146,17 @@ pub struct Diagram {
 
 impl Diagram {
     /// An empty diagram.
-    pub fn new(title: impl Into<String>, client: impl Into<String>, broker: impl Into<String>) -> Diagram {
-        Diagram { title: title.into(), client: client.into(), broker: broker.into(), ..Diagram::default() }
+    pub fn new(
+        title: impl Into<String>,
+        client: impl Into<String>,
+        broker: impl Into<String>,
+    ) -> Diagram {
+        Diagram {
+            title: title.into(),
+            client: client.into(),
+            broker: broker.into(),
+            ..Diagram::default()
+        }
     }
 
     /// Appends an arrow; returns its row index.
@@ -156,7 +173,13 @@ impl Diagram {
 
     /// Adds a group over rows `rows` (which must already exist), puts the rows' messages in it,
     /// and returns its index. Call [`Diagram::assign_lanes`] after the last group.
-    pub fn push_group(&mut self, label: impl Into<String>, rows: &[usize], complete: bool, status: impl Into<String>) -> Option<usize> {
+    pub fn push_group(
+        &mut self,
+        label: impl Into<String>,
+        rows: &[usize],
+        complete: bool,
+        status: impl Into<String>,
+    ) -> Option<usize> {
         let first = *rows.iter().min()?;
         let last = *rows.iter().max()?;
         if last >= self.items.len() {
@@ -168,7 +191,14 @@ impl Diagram {
                 m.group = Some(index);
             }
         }
-        self.groups.push(Group { label: label.into(), first, last, complete, status: status.into(), lane: 0 });
+        self.groups.push(Group {
+            label: label.into(),
+            first,
+            last,
+            complete,
+            status: status.into(),
+            lane: 0,
+        });
         Some(index)
     }
 
@@ -193,6 +223,34 @@ impl Diagram {
         }
     }
 
+    /// Appends `other`'s rows and groups after this diagram's, preceded by a note naming it
+    /// (its title and client), and reassigns lanes: several connections on one diagram.
+    pub fn append(&mut self, other: Diagram) {
+        self.push_note(Note {
+            t: other.items.first().map_or(0.0, Item::t),
+            frame: 0,
+            text: format!("{} ({})", other.title, other.client),
+            mark: Mark::None,
+        });
+        let row_offset = self.items.len();
+        let group_offset = self.groups.len();
+        for item in other.items {
+            self.items.push(match item {
+                Item::Message(mut m) => {
+                    m.group = m.group.map(|g| g + group_offset);
+                    Item::Message(m)
+                }
+                note => note,
+            });
+        }
+        for mut g in other.groups {
+            g.first += row_offset;
+            g.last += row_offset;
+            self.groups.push(g);
+        }
+        self.assign_lanes();
+    }
+
     /// Number of lanes the groups use.
     pub fn lanes(&self) -> usize {
         self.groups.iter().map(|g| g.lane + 1).max().unwrap_or(0)
@@ -206,7 +264,12 @@ mod tests {
     fn diagram_with_rows(n: usize) -> Diagram {
         let mut d = Diagram::new("t", "c", "b");
         for i in 0..n {
-            d.push_message(Message::new(i as f64, i as u64 + 1, Side::Client, format!("m{i}")));
+            d.push_message(Message::new(
+                i as f64,
+                i as u64 + 1,
+                Side::Client,
+                format!("m{i}"),
+            ));
         }
         d
     }
@@ -222,6 +285,21 @@ mod tests {
         assert_eq!(d.groups[1].lane, 1);
         assert_eq!(d.groups[2].lane, 0);
         assert_eq!(d.lanes(), 2);
+    }
+
+    #[test]
+    fn append_shifts_rows_and_groups_after_a_separator_note() {
+        let mut a = diagram_with_rows(2);
+        a.push_group("g", &[0, 1], true, "");
+        let mut b = diagram_with_rows(2);
+        b.title = "stream 7".into();
+        b.push_group("h", &[0, 1], false, "missing PUBACK");
+        a.append(b);
+        assert_eq!(a.items.len(), 5);
+        assert!(matches!(&a.items[2], Item::Note(n) if n.text.starts_with("stream 7")));
+        assert_eq!((a.groups[1].first, a.groups[1].last), (3, 4));
+        assert!(matches!(&a.items[4], Item::Message(m) if m.group == Some(1)));
+        assert_eq!(a.lanes(), 1);
     }
 
     #[test]

@@ -42,7 +42,11 @@ pub fn render(diagram: &Diagram) -> String {
         "\n"
     ));
     let _ = writeln!(out, r#"<title>{}</title>"#, xml(&diagram.title));
-    let _ = writeln!(out, r#"<text x="10" y="20" font-size="14" font-weight="bold">{}</text>"#, xml(&diagram.title));
+    let _ = writeln!(
+        out,
+        r#"<text x="10" y="20" font-size="14" font-weight="bold">{}</text>"#,
+        xml(&diagram.title)
+    );
     for (x, label) in [(CLIENT_X, &diagram.client), (broker_x, &diagram.broker)] {
         let _ = writeln!(
             out,
@@ -55,10 +59,19 @@ pub fn render(diagram: &Diagram) -> String {
             r##"<line x1="{x:.1}" y1="58" x2="{x:.1}" y2="{bottom:.1}" stroke="#4a6fa5" stroke-width="1.5"/>"##
         );
     }
-    let _ = writeln!(out, r##"<text x="10" y="{:.1}" fill="#666666">t (s)</text>"##, TOP - 8.0);
+    let _ = writeln!(
+        out,
+        r##"<text x="10" y="{:.1}" fill="#666666">t (s)</text>"##,
+        TOP - 8.0
+    );
     for (row, item) in diagram.items.iter().enumerate() {
         let y = row_y(row);
-        let _ = writeln!(out, r##"<text x="10" y="{:.1}" fill="#666666">{:.6}</text>"##, y + 4.0, item.t());
+        let _ = writeln!(
+            out,
+            r##"<text x="10" y="{:.1}" fill="#666666">{:.6}</text>"##,
+            y + 4.0,
+            item.t()
+        );
         match item {
             Item::Message(m) => {
                 let (x1, x2) = match m.from {
@@ -94,17 +107,25 @@ pub fn render(diagram: &Diagram) -> String {
             Item::Note(n) => n.frame,
         };
         let mut notes = vec![format!("#{frame}")];
-        if let Item::Message(m) = item {
-            if !m.anomalies.is_empty() {
-                notes.push(m.anomalies.join(" "));
-            }
+        if let Item::Message(m) = item
+            && !m.anomalies.is_empty()
+        {
+            notes.push(m.anomalies.join(" "));
         }
-        for g in diagram.groups.iter().filter(|g| g.first == row || g.last == row) {
+        for g in diagram
+            .groups
+            .iter()
+            .filter(|g| g.first == row || g.last == row)
+        {
             if g.first == row {
                 notes.push(g.label.clone());
             }
             if g.last == row {
-                notes.push(if g.complete { "complete".to_string() } else { format!("INCOMPLETE: {}", g.status) });
+                notes.push(if g.complete {
+                    "complete".to_string()
+                } else {
+                    format!("INCOMPLETE: {}", g.status)
+                });
             }
         }
         let mark = match item {
@@ -122,13 +143,21 @@ pub fn render(diagram: &Diagram) -> String {
     for g in &diagram.groups {
         let x = broker_x + 16.0 + g.lane as f64 * LANE_W;
         let (y1, y2) = (row_y(g.first) - 6.0, row_y(g.last) + 6.0);
-        let (stroke, dash) = if g.complete { ("#4a6fa5", "") } else { ("#c62828", r#" stroke-dasharray="3 2""#) };
+        let (stroke, dash) = if g.complete {
+            ("#4a6fa5", "")
+        } else {
+            ("#c62828", r#" stroke-dasharray="3 2""#)
+        };
         let _ = writeln!(
             out,
             r#"<path class="group" d="M{:.1},{y1:.1} H{x:.1} V{y2:.1} H{:.1}" fill="none" stroke="{stroke}" stroke-width="1.5"{dash}><title>{}</title></path>"#,
             x - 6.0,
             x - 6.0,
-            xml(&if g.complete { format!("{}: complete", g.label) } else { format!("{}: {}", g.label, g.status) })
+            xml(&if g.complete {
+                format!("{}: complete", g.label)
+            } else {
+                format!("{}: {}", g.label, g.status)
+            })
         );
     }
     out.push_str("</svg>\n");
@@ -188,9 +217,16 @@ mod tests {
         d.push_group("QoS 1 id=1", &[0, 1], true, "");
         d.assign_lanes();
         let svg = render(&d);
-        assert_eq!(svg.matches("marker-end=\"url(#arrow)\"").count(), 2, "{svg}");
+        assert_eq!(
+            svg.matches("marker-end=\"url(#arrow)\"").count(),
+            2,
+            "{svg}"
+        );
         // The broker's answer runs right to left.
-        assert!(svg.contains(r#"<line x1="670.0" y1="123.0" x2="150.0""#), "{svg}");
+        assert!(
+            svg.contains(r#"<line x1="670.0" y1="123.0" x2="150.0""#),
+            "{svg}"
+        );
         assert_eq!(svg.matches("class=\"message\"").count(), 2);
         assert_eq!(svg.matches("class=\"group\"").count(), 1);
         assert!(svg.contains("PUBLISH &quot;a&lt;b&gt;&quot;"));

@@ -48,9 +48,14 @@ pub fn render(diagram: &Diagram, width: usize) -> String {
                 }
             }
             Item::Note(n) => {
+                // Same width as an arrow row (width + 2), so both lifelines stay straight.
                 let text = clip(&n.text, width.saturating_sub(4));
-                let pad = width.saturating_sub(text.chars().count() + 2);
-                let _ = write!(out, "┆ {} {text}{}┆", marker(n.mark), " ".repeat(pad.saturating_sub(2)));
+                let body = match marker(n.mark) {
+                    "" => format!("┆ {text}"),
+                    m => format!("┆ {m} {text}"),
+                };
+                let pad = (width + 1).saturating_sub(body.chars().count());
+                let _ = write!(out, "{body}{}┆", " ".repeat(pad));
             }
         }
         out.push(' ');
@@ -61,8 +66,16 @@ pub fn render(diagram: &Diagram, width: usize) -> String {
         };
         let _ = write!(out, " #{frame:<6}");
         let mut notes: Vec<String> = Vec::new();
-        for g in diagram.groups.iter().filter(|g| g.first == row || g.last == row) {
-            let status = if g.complete { "✓ complete".to_string() } else { format!("✗ {}", g.status) };
+        for g in diagram
+            .groups
+            .iter()
+            .filter(|g| g.first == row || g.last == row)
+        {
+            let status = if g.complete {
+                "✓ complete".to_string()
+            } else {
+                format!("✗ {}", g.status)
+            };
             if g.first == row && g.last == row {
                 notes.push(format!("{}: {status}", g.label));
             } else if g.first == row {
@@ -71,10 +84,10 @@ pub fn render(diagram: &Diagram, width: usize) -> String {
                 notes.push(status);
             }
         }
-        if let Item::Message(m) = item {
-            if !m.anomalies.is_empty() {
-                notes.push(format!("{} {}", marker(m.mark), m.anomalies.join(" ")));
-            }
+        if let Item::Message(m) = item
+            && !m.anomalies.is_empty()
+        {
+            notes.push(format!("{} {}", marker(m.mark), m.anomalies.join(" ")));
         }
         let line = notes.join("  ");
         out.push_str(line.trim_end());
@@ -151,14 +164,26 @@ mod tests {
         let text = render(&d, 40);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "stream 0");
-        assert!(lines[2].contains("│─ PUBLISH q1 id=7 ") && lines[2].contains("▶│ ┐"), "{text}");
+        assert!(
+            lines[2].contains("│─ PUBLISH q1 id=7 ") && lines[2].contains("▶│ ┐"),
+            "{text}"
+        );
         assert!(lines[2].ends_with("QoS 1 id=7"));
-        assert!(lines[3].contains("│◀─ PUBACK id=7 ") && lines[3].contains("│ ┘"), "{text}");
+        assert!(
+            lines[3].contains("│◀─ PUBACK id=7 ") && lines[3].contains("│ ┘"),
+            "{text}"
+        );
         assert!(lines[3].ends_with("✓ complete"));
         // Both arrows are the same width, so the broker lifeline is one straight column.
-        let col = |l: &str| l.chars().position(|c| c == '▶' || c == '┐').unwrap_or(0);
-        assert!(col(lines[2]) > 0);
-        assert_eq!(lines[2].chars().filter(|&c| c == '│').count(), 2);
+        let col = |l: &str, c: char| l.chars().position(|x| x == c);
+        assert_eq!(
+            col(lines[2], '▶').map(|c| c + 1),
+            lines[3]
+                .chars()
+                .skip(13)
+                .position(|x| x == '│')
+                .map(|c| c + 13)
+        );
     }
 
     #[test]
@@ -168,14 +193,28 @@ mod tests {
         m.anomalies.push("MQ-QOS2-ORDER".into());
         m.mark = Mark::Error;
         let r = d.push_message(m);
-        d.push_note(Note { t: 1.0, frame: 4, text: "closed by RST".into(), mark: Mark::Warning });
+        d.push_note(Note {
+            t: 1.0,
+            frame: 4,
+            text: "closed by RST".into(),
+            mark: Mark::Warning,
+        });
         d.push_group("QoS 2 id=9", &[r], false, "missing PUBREC, PUBREL, PUBCOMP");
         d.assign_lanes();
         let text = render(&d, 30);
         assert!(text.contains("╳"), "{text}");
-        assert!(text.contains("QoS 2 id=9: ✗ missing PUBREC, PUBREL, PUBCOMP"), "{text}");
+        assert!(
+            text.contains("QoS 2 id=9: ✗ missing PUBREC, PUBREL, PUBCOMP"),
+            "{text}"
+        );
         assert!(text.contains("✖ MQ-QOS2-ORDER"), "{text}");
         assert!(text.contains("┆ ⚠ closed by RST"), "{text}");
+        // A note row is exactly as wide as an arrow row.
+        let widths: Vec<usize> = text
+            .lines()
+            .map(|l| l.find(" #").map_or(0, |i| l[..i].chars().count()))
+            .collect();
+        assert_eq!(widths[1], widths[2], "{text}");
     }
 
     #[test]

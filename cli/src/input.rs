@@ -1,0 +1,286 @@
+//! Running captures through the capture pipeline into an event sink: one file, several files
+//! merged by time, progress bars, and turning capture errors into messages that name the file.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use capture::CaptureError;
+use capture::pipeline::{CaptureSummary, Pipeline, PipelineConfig};
+use capture::source::{FileSource, RawFrame};
+use dissector::analyze::{Analyzer, AnalyzerConfig};
+use dissector::input::{EventSink, Timestamp};
+use dissector::model::{CaptureInfo, Trace};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::error::CliError;
+use crate::flags::hiargs::{Common, Input};
+
+/// Files over this size get a progress bar (when stderr is a terminal).
+const PROGRESS_MIN_BYTES: u64 = 8 << 20;
+
+/// One capture to analyse: a file, or several files merged into one by time.
+#[derive(Debug, Clone)]
+pub enum CaptureSource {
+    /// One file.
+    File(PathBuf),
+    /// Several files read as one capture, frames in time order (as `mergecap` would).
+    Merged(Vec<PathBuf>),
+}
+
+impl CaptureSource {
+    /// The name shown in reports: the path, or the paths joined with `+`.
+    pub fn label(&self) -> String {
+        match self {
+            CaptureSource::File(p) => p.display().to_string(),
+            CaptureSource::Merged(ps) => ps
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join("+"),
+        }
+    }
+}
+
+/// The captures an input selection stands for, in order.
+pub fn sources(input: &Input) -> Vec<CaptureSource> {
+    if input.merge {
+        vec![CaptureSource::Merged(input.files.clone())]
+    } else {
+        input
+            .files
+            .iter()
+            .cloned()
+            .map(CaptureSource::File)
+            .collect()
+    }
+}
+
+/// The pipeline configuration: default ports plus `--mqtt-port` / `--ws-port`.
+pub fn pipeline_config(common: &Common) -> PipelineConfig {
+    let mut config = PipelineConfig::default();
+    for &p in &common.mqtt_ports {
+        if !config.mqtt_ports.contains(&p) {
+            config.mqtt_ports.push(p);
+        }
+    }
+    for &p in &common.ws_ports {
+        if !config.ws_ports.contains(&p) {
+            config.ws_ports.push(p);
+        }
+    }
+    config
+}
+
+/// A capture error as the user should read it, naming the file.
+pub fn capture_error(path: &Path, e: CaptureError) -> CliError {
+    match e {
+        CaptureError::Open { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+            CliError::input(path, "no such file")
+        }
+        CaptureError::Open { source, .. } => {
+            CliError::input(path, format!("cannot open: {source}"))
+        }
+        other => CliError::input(path, other),
+    }
+}
+
+/// What running one capture produced besides events.
+#[derive(Debug)]
+pub struct RunOutcome {
+    /// The pipeline's counters (also for a capture that ended in an error).
+    pub summary: CaptureSummary,
+    /// The error that cut the capture short, after everything before it was processed.
+    pub error: Option<CliError>,
+}
+
+/// Runs one capture through a fresh pipeline into `sink`, until its end or until `stop` is set
+/// (`read -c N` reached its count, or stdout was closed).
+pub fn run_capture(
+    source: &CaptureSource,
+    common: &Common,
+    sink: &mut dyn EventSink,
+    stop: &AtomicBool,
+) -> RunOutcome {
+    let mut pipeline = Pipeline::new(pipeline_config(common));
+    match source {
+        CaptureSource::File(path) => {
+            let mut file = match FileSource::open(path) {
+                Ok(f) => f,
+                Err(e) => {
+                    return RunOutcome {
+                        summary: CaptureSummary::default(),
+                        error: Some(capture_error(path, e)),
+                    };
+                }
+            };
+            let bar = progress_bar(common, file.total_bytes(), path);
+            // The pipeline's own `run_source` cannot stop early; this is the same loop with a
+            // stop check, so `read -c 10` on a 10 GB file ends at once.
+            let mut next_report = 0u64;
+            let mut error = None;
+            while !stop.load(Ordering::Relaxed) {
+                match file.next_with(|frame| pipeline.push_frame(frame, sink)) {
+                    Ok(Some(())) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        error = Some(capture_error(path, e));
+                        break;
+                    }
+                }
+                let read = file.bytes_read();
+                if read >= next_report {
+                    bar.set_position(read);
+                    next_report = read + (1 << 20);
+                }
+            }
+            bar.finish_and_clear();
+            let summary = pipeline.finish(sink);
+            RunOutcome { summary, error }
+        }
+        CaptureSource::Merged(paths) => run_merged(&mut pipeline, paths, sink, stop),
+    }
+}
+
+fn progress_bar(common: &Common, total: Option<u64>, path: &Path) -> ProgressBar {
+    let total = total.unwrap_or(0);
+    if !common.progress || total < PROGRESS_MIN_BYTES || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} [{bar:40}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(
+        path.file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    );
+    bar
+}
+
+/// One frame copied out of its reader, waiting for its turn in the merge.
+struct Held {
+    ts: Timestamp,
+    linktype: u32,
+    caplen: u32,
+    wire_len: u32,
+    data: Vec<u8>,
+}
+
+/// Reads several files as one capture: always hands the pipeline the earliest pending frame
+/// (ties in file order), numbering frames 1, 2, … across the merged capture.
+fn run_merged(
+    pipeline: &mut Pipeline,
+    paths: &[PathBuf],
+    sink: &mut dyn EventSink,
+    stop: &AtomicBool,
+) -> RunOutcome {
+    let mut readers: Vec<(usize, FileSource)> = Vec::new();
+    let mut error = None;
+    for (i, path) in paths.iter().enumerate() {
+        match FileSource::open(path) {
+            Ok(f) => readers.push((i, f)),
+            Err(e) => {
+                error.get_or_insert(capture_error(path, e));
+            }
+        }
+    }
+    let mut next: Vec<Option<Held>> = Vec::with_capacity(readers.len());
+    let pull =
+        |reader: &mut FileSource, path: &Path, error: &mut Option<CliError>| -> Option<Held> {
+            match reader.next_with(|f: &RawFrame<'_>| Held {
+                ts: f.ts,
+                linktype: f.linktype,
+                caplen: f.caplen,
+                wire_len: f.wire_len,
+                data: f.data.to_vec(),
+            }) {
+                Ok(held) => held,
+                Err(e) => {
+                    error.get_or_insert(capture_error(path, e));
+                    None
+                }
+            }
+        };
+    for (i, reader) in readers.iter_mut() {
+        next.push(pull(reader, &paths[*i], &mut error));
+    }
+    let mut number = 0u64;
+    while !stop.load(Ordering::Relaxed) {
+        let pick = next
+            .iter()
+            .enumerate()
+            .filter_map(|(k, h)| h.as_ref().map(|h| (h.ts, k)))
+            .min();
+        let Some((_, k)) = pick else { break };
+        let Some(held) = next[k].take() else { break };
+        number += 1;
+        let frame = RawFrame {
+            number,
+            ts: held.ts,
+            linktype: held.linktype,
+            caplen: held.caplen,
+            wire_len: held.wire_len,
+            data: &held.data,
+        };
+        pipeline.push_frame(&frame, sink);
+        let (i, reader) = &mut readers[k];
+        next[k] = pull(reader, &paths[*i], &mut error);
+    }
+    let summary = pipeline.finish(sink);
+    RunOutcome { summary, error }
+}
+
+/// A capture analysed into a whole trace.
+#[derive(Debug)]
+pub struct Analysed {
+    /// Which capture.
+    pub label: String,
+    /// The trace.
+    pub trace: Trace,
+    /// Pipeline counters.
+    pub summary: CaptureSummary,
+    /// The error that cut it short, if any (the trace holds everything before it).
+    pub error: Option<CliError>,
+}
+
+/// Runs a capture through the analyzer and returns the whole trace.
+pub fn analyse(source: &CaptureSource, common: &Common, config: AnalyzerConfig) -> Analysed {
+    let mut analyzer = Analyzer::new(config);
+    let outcome = run_capture(source, common, &mut analyzer, &AtomicBool::new(false));
+    let end = outcome
+        .summary
+        .last_ts
+        .or(analyzer.trace().totals.last_ts)
+        .unwrap_or_default();
+    let mut trace = analyzer.finish(end);
+    trace.captures.push(capture_info(source, &outcome.summary));
+    Analysed {
+        label: source.label(),
+        trace,
+        summary: outcome.summary,
+        error: outcome.error,
+    }
+}
+
+/// The trace's record of where its frames came from.
+pub fn capture_info(source: &CaptureSource, summary: &CaptureSummary) -> CaptureInfo {
+    CaptureInfo {
+        source: source.label(),
+        frames: summary.frames,
+        bytes: summary.bytes,
+        first_ts: summary.first_ts,
+        last_ts: summary.last_ts,
+    }
+}
+
+/// Analyses every capture of an input selection, in order.
+pub fn analyse_all(input: &Input, common: &Common, config: &AnalyzerConfig) -> Vec<Analysed> {
+    sources(input)
+        .iter()
+        .map(|s| analyse(s, common, config.clone()))
+        .collect()
+}

@@ -283,7 +283,7 @@ pub const FIELDS: &[FieldInfo] = &[
         Field::MqttTopic,
         Str,
         &[],
-        "topic of a PUBLISH (resolved through its topic alias), or the first topic filter of a SUBSCRIBE or UNSUBSCRIBE",
+        "topic of a PUBLISH (resolved through its topic alias), or each topic filter of a SUBSCRIBE or UNSUBSCRIBE (the first only when raw bytes were not kept)",
     ),
     info(
         "mqtt.clientid",
@@ -318,7 +318,7 @@ pub const FIELDS: &[FieldInfo] = &[
         Field::MqttReasonCode,
         Unsigned,
         &[],
-        "reason or return code: CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH, the first of a SUBACK or UNSUBACK",
+        "reason or return code: CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH, each of a SUBACK or UNSUBACK (the first only when raw bytes were not kept)",
     ),
     info(
         "mqtt.kalive",

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::ops::ControlFlow;
 
 use super::{Field, FieldSource, FieldValue, Filter};
-use crate::codec::PacketType;
+use crate::codec::{Packet, PacketType};
 use crate::input::Direction;
 use crate::model::{Connection, PacketRecord, Trace};
 
@@ -49,6 +49,28 @@ impl<'t> PacketView<'t> {
             Direction::ToBroker => (conn.client, conn.broker),
             Direction::ToClient => (conn.broker, conn.client),
         })
+    }
+
+    /// The decoded packet, for the list-valued fields the compact record keeps only the first
+    /// of; `None` unless it is a SUBSCRIBE, SUBACK, UNSUBSCRIBE or UNSUBACK whose raw bytes the
+    /// trace kept and that decodes.
+    fn decoded(&self) -> Option<Packet<'t>> {
+        let listed = matches!(
+            self.record.packet_type,
+            PacketType::Subscribe
+                | PacketType::SubAck
+                | PacketType::Unsubscribe
+                | PacketType::UnsubAck
+        );
+        if !listed || self.record.truncated() {
+            return None;
+        }
+        let version = self
+            .record
+            .version
+            .or_else(|| self.conn.and_then(|c| c.version))?;
+        let raw = self.trace.raw(self.packet_index())?;
+        crate::codec::decode(raw, version).ok().map(|d| d.packet)
     }
 
     /// The packet index the model uses for cross references (anomalies, transactions).
@@ -99,9 +121,20 @@ impl FieldSource for PacketView<'_> {
             Field::MqttMsgId => r
                 .packet_id
                 .map_or(CONTINUE, |id| visit(FieldValue::Unsigned(u64::from(id)))),
-            Field::MqttTopic => trace
-                .opt_str(r.topic)
-                .map_or(CONTINUE, |t| visit(FieldValue::Str(t))),
+            Field::MqttTopic => match self.decoded() {
+                // Every topic filter of a SUBSCRIBE / UNSUBSCRIBE, when the raw bytes were kept.
+                Some(Packet::Subscribe(sub)) => sub
+                    .filters
+                    .iter()
+                    .try_for_each(|(f, _)| visit(FieldValue::Str(&f.to_string_lossy()))),
+                Some(Packet::Unsubscribe(unsub)) => unsub
+                    .filters
+                    .iter()
+                    .try_for_each(|f| visit(FieldValue::Str(&f.to_string_lossy()))),
+                _ => trace
+                    .opt_str(r.topic)
+                    .map_or(CONTINUE, |t| visit(FieldValue::Str(t))),
+            },
             Field::MqttClientId => self
                 .conn
                 .and_then(|c| trace.opt_str(c.client_id))
@@ -117,9 +150,20 @@ impl FieldSource for PacketView<'_> {
                     visit(FieldValue::Unsigned(u64::from(v.level())))
                 }),
             Field::MqttLen => visit(FieldValue::Unsigned(r.remaining_length())),
-            Field::MqttReasonCode => r
-                .reason_code
-                .map_or(CONTINUE, |c| visit(FieldValue::Unsigned(u64::from(c)))),
+            Field::MqttReasonCode => match self.decoded() {
+                // Every code of a SUBACK / UNSUBACK, when the raw bytes were kept.
+                Some(Packet::SubAck(ack)) => ack
+                    .reason_codes
+                    .iter()
+                    .try_for_each(|&c| visit(FieldValue::Unsigned(u64::from(c)))),
+                Some(Packet::UnsubAck(ack)) => ack
+                    .reason_codes
+                    .iter()
+                    .try_for_each(|&c| visit(FieldValue::Unsigned(u64::from(c)))),
+                _ => r
+                    .reason_code
+                    .map_or(CONTINUE, |c| visit(FieldValue::Unsigned(u64::from(c)))),
+            },
             Field::MqttKeepAlive if r.packet_type == PacketType::Connect => self
                 .conn
                 .and_then(|c| c.keep_alive)

@@ -32,7 +32,10 @@ const SESSION: &[Step] = &[
 
 /// Feeds the session to the analyzer, one packet per frame, 1 ms apart.
 fn analyse(config: AnalyzerConfig) -> Trace {
-    let mut analyzer = Analyzer::new(config);
+    feed(Analyzer::new(config))
+}
+
+fn feed(mut analyzer: Analyzer) -> Trace {
     analyzer.event(StreamEvent::Opened(ConnectionOpened {
         stream: 0,
         client: "192.168.1.20:50000".parse().unwrap(),
@@ -133,6 +136,26 @@ fn with_raw_bytes_every_subscribe_filter_and_suback_code_is_a_value() {
     );
     assert_eq!(frames(&trace, "mqtt.reason_code == 0x80"), [7]);
     assert_eq!(frames(&trace, "mqtt.reason_code == 1"), [7]);
+}
+
+#[test]
+fn streaming_output_filters_the_records_the_analyzer_does_not_keep() {
+    use std::sync::{Arc, Mutex};
+    let filter =
+        Filter::parse("mqtt.topic == \"c/#\" || mqtt.msgtype == PUBACK || mqtt.clientid == nobody")
+            .unwrap();
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let mut analyzer = Analyzer::new(AnalyzerConfig::streaming());
+    let sink = Arc::clone(&kept);
+    analyzer.set_packet_callback(Box::new(move |trace, packet| {
+        if filter.matches_analyzed(trace, packet) {
+            sink.lock().unwrap().push(packet.record.frame);
+        }
+    }));
+    let trace = feed(analyzer);
+    assert!(trace.packets.is_empty(), "streaming keeps no records");
+    // The SUBSCRIBE matches on its second filter: the callback's bytes are decoded.
+    assert_eq!(*kept.lock().unwrap(), [6, 9]);
 }
 
 #[test]

@@ -5,8 +5,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::schema::{column_name, table};
 use crate::codec::PacketType;
-use crate::filter::Filter;
-use crate::input::{RoleSource, Timestamp, Transport};
+use crate::filter::{Filter, transport_name};
+use crate::input::{RoleSource, Timestamp};
 use crate::model::{PacketRecord, Sym, Trace};
 
 table!(PacketRow<'a>, PacketBuilder {
@@ -255,14 +255,6 @@ fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {
         out.push_str(&item.to_string());
     }
     out
-}
-
-fn transport_name(t: Transport) -> &'static str {
-    match t {
-        Transport::Tcp => "tcp",
-        Transport::WebSocket => "websocket",
-        Transport::Tls => "tls",
-    }
 }
 
 fn roles_name(r: RoleSource) -> &'static str {

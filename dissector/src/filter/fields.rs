@@ -30,6 +30,8 @@ pub enum Field {
     TcpSrcPort,
     /// `tcp.dstport`: destination port.
     TcpDstPort,
+    /// `mqtt.hdrflags`: the fixed header's first byte.
+    MqttHdrFlags,
     /// `mqtt.msgtype`: control packet type, 1–15 (names accepted: `PUBLISH`).
     MqttMsgType,
     /// `mqtt.qos`: PUBLISH QoS.
@@ -42,6 +44,8 @@ pub enum Field {
     MqttMsgId,
     /// `mqtt.topic`: PUBLISH topic name, or the first SUBSCRIBE/UNSUBSCRIBE topic filter.
     MqttTopic,
+    /// `mqtt.topic_len`: PUBLISH topic name length on the wire.
+    MqttTopicLen,
     /// `mqtt.clientid`: client identifier (on CONNECT, and on every packet of the connection
     /// through the model).
     MqttClientId,
@@ -55,18 +59,26 @@ pub enum Field {
     MqttReasonCode,
     /// `mqtt.kalive`: CONNECT keep alive in seconds.
     MqttKeepAlive,
+    /// `mqtt.willtopic`: CONNECT will topic.
+    MqttWillTopic,
+    /// `mqtt.conack.val`: CONNACK return / reason code.
+    MqttConAckVal,
     /// `mqscope.dir`: "to_broker" or "to_client".
     Direction,
     /// `mqscope.anomaly`: the codes of the anomalies found on the packet.
     Anomaly,
     /// `mqscope.severity`: the severities of the anomalies found on the packet.
     Severity,
+    /// `mqscope.transport`: "tcp", "websocket" or "tls".
+    Transport,
     /// `mqscope.payload_len`: application payload bytes.
     PayloadLen,
     /// `mqscope.header_len`: every byte before the payload (fixed + variable header).
     HeaderLen,
     /// `mqscope.properties_len`: MQTT 5 property bytes.
     PropertiesLen,
+    /// `mqscope.packet_len`: whole packet bytes.
+    PacketLen,
     /// `mqscope.incomplete`: the packet belongs to a transaction that never completed.
     Incomplete,
     /// `mqscope.latency`: the packet's transaction latency (request to final response), ms.
@@ -152,6 +164,12 @@ const DIR_NAMES: &[(&str, NamedValue)] = &[
     ("to_client", NamedValue::Text("to_client")),
 ];
 
+const TRANSPORT_NAMES: &[(&str, NamedValue)] = &[
+    ("tcp", NamedValue::Text("tcp")),
+    ("websocket", NamedValue::Text("websocket")),
+    ("tls", NamedValue::Text("tls")),
+];
+
 const SEVERITY_NAMES: &[(&str, NamedValue)] = &[
     ("note", NamedValue::Text("note")),
     ("warning", NamedValue::Text("warning")),
@@ -177,212 +195,45 @@ const fn info(
 use FieldKind::{Bool, Float, Ip, Protocol, Str, Unsigned};
 
 /// Every field, in documentation order.
+#[rustfmt::skip]
 pub const FIELDS: &[FieldInfo] = &[
-    info(
-        "mqtt",
-        Field::Mqtt,
-        Protocol,
-        &[],
-        "present on every MQTT packet",
-    ),
-    info(
-        "frame.number",
-        Field::FrameNumber,
-        Unsigned,
-        &[],
-        "1-based number of the frame holding the packet's last byte",
-    ),
-    info(
-        "frame.time_epoch",
-        Field::FrameTimeEpoch,
-        Float,
-        &[],
-        "capture time in seconds since 1970-01-01 UTC",
-    ),
-    info(
-        "frame.time_relative",
-        Field::FrameTimeRelative,
-        Float,
-        &[],
-        "seconds since the first packet of the capture",
-    ),
-    info(
-        "tcp.stream",
-        Field::TcpStream,
-        Unsigned,
-        &[],
-        "0-based connection number, as Wireshark numbers TCP streams",
-    ),
-    info(
-        "ip.addr",
-        Field::IpAddr,
-        Ip,
-        &[],
-        "source or destination address, IPv4 or IPv6 (two values)",
-    ),
+    info("mqtt", Field::Mqtt, Protocol, &[], "present on every MQTT packet"),
+    info("frame.number", Field::FrameNumber, Unsigned, &[], "1-based number of the frame holding the packet's last byte"),
+    info("frame.time_epoch", Field::FrameTimeEpoch, Float, &[], "capture time in seconds since 1970-01-01 UTC"),
+    info("frame.time_relative", Field::FrameTimeRelative, Float, &[], "seconds since the first packet of the capture"),
+    info("tcp.stream", Field::TcpStream, Unsigned, &[], "0-based connection number, as Wireshark numbers TCP streams"),
+    info("ip.addr", Field::IpAddr, Ip, &[], "source or destination address, IPv4 or IPv6 (two values)"),
     info("ip.src", Field::IpSrc, Ip, &[], "source address"),
     info("ip.dst", Field::IpDst, Ip, &[], "destination address"),
-    info(
-        "tcp.port",
-        Field::TcpPort,
-        Unsigned,
-        &[],
-        "source or destination port (two values)",
-    ),
-    info(
-        "tcp.srcport",
-        Field::TcpSrcPort,
-        Unsigned,
-        &[],
-        "source port",
-    ),
-    info(
-        "tcp.dstport",
-        Field::TcpDstPort,
-        Unsigned,
-        &[],
-        "destination port",
-    ),
-    info(
-        "mqtt.msgtype",
-        Field::MqttMsgType,
-        Unsigned,
-        MSGTYPE_NAMES,
-        "control packet type 1-15; names such as PUBLISH are accepted",
-    ),
-    info(
-        "mqtt.qos",
-        Field::MqttQos,
-        Unsigned,
-        &[],
-        "QoS of a PUBLISH (absent on other types)",
-    ),
-    info(
-        "mqtt.dupflag",
-        Field::MqttDupFlag,
-        Bool,
-        &[],
-        "DUP flag of a PUBLISH (absent on other types)",
-    ),
-    info(
-        "mqtt.retain",
-        Field::MqttRetain,
-        Bool,
-        &[],
-        "RETAIN flag of a PUBLISH (absent on other types)",
-    ),
-    info(
-        "mqtt.msgid",
-        Field::MqttMsgId,
-        Unsigned,
-        &[],
-        "packet identifier, on the types that carry one",
-    ),
-    info(
-        "mqtt.topic",
-        Field::MqttTopic,
-        Str,
-        &[],
-        "topic of a PUBLISH (resolved through its topic alias), or each topic filter of a SUBSCRIBE or UNSUBSCRIBE (the first only when raw bytes were not kept)",
-    ),
-    info(
-        "mqtt.clientid",
-        Field::MqttClientId,
-        Str,
-        &[],
-        "client identifier of the packet's connection (on every packet, not only CONNECT)",
-    ),
-    info(
-        "mqtt.username",
-        Field::MqttUsername,
-        Str,
-        &[],
-        "user name of the packet's connection",
-    ),
-    info(
-        "mqtt.ver",
-        Field::MqttVersion,
-        Unsigned,
-        &[],
-        "protocol level: 3 (3.1), 4 (3.1.1) or 5 (5.0)",
-    ),
-    info(
-        "mqtt.len",
-        Field::MqttLen,
-        Unsigned,
-        &[],
-        "remaining length: bytes after the fixed header",
-    ),
-    info(
-        "mqtt.reason_code",
-        Field::MqttReasonCode,
-        Unsigned,
-        &[],
-        "reason or return code: CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH, each of a SUBACK or UNSUBACK (the first only when raw bytes were not kept)",
-    ),
-    info(
-        "mqtt.kalive",
-        Field::MqttKeepAlive,
-        Unsigned,
-        &[],
-        "keep alive of a CONNECT, seconds",
-    ),
-    info(
-        "mqscope.dir",
-        Field::Direction,
-        Str,
-        DIR_NAMES,
-        "direction: to_broker or to_client",
-    ),
-    info(
-        "mqscope.anomaly",
-        Field::Anomaly,
-        Str,
-        &[],
-        "code of each anomaly found on the packet (MQ-…); bare: has any",
-    ),
-    info(
-        "mqscope.severity",
-        Field::Severity,
-        Str,
-        SEVERITY_NAMES,
-        "severity of each anomaly on the packet: note, warning or error",
-    ),
-    info(
-        "mqscope.payload_len",
-        Field::PayloadLen,
-        Unsigned,
-        &[],
-        "application payload bytes",
-    ),
-    info(
-        "mqscope.header_len",
-        Field::HeaderLen,
-        Unsigned,
-        &[],
-        "bytes before the payload: fixed header, variable header and properties",
-    ),
-    info(
-        "mqscope.properties_len",
-        Field::PropertiesLen,
-        Unsigned,
-        &[],
-        "MQTT 5 property bytes, length field included (0 before 5.0)",
-    ),
-    info(
-        "mqscope.incomplete",
-        Field::Incomplete,
-        Bool,
-        &[],
-        "present (true) when the packet belongs to a transaction that never completed",
-    ),
-    info(
-        "mqscope.latency",
-        Field::Latency,
-        Float,
-        &[],
-        "latency of the packet's transaction in milliseconds: request to final response (QoS 1/2, SUBSCRIBE, CONNECT, PING…)",
-    ),
+    info("tcp.port", Field::TcpPort, Unsigned, &[], "source or destination port (two values)"),
+    info("tcp.srcport", Field::TcpSrcPort, Unsigned, &[], "source port"),
+    info("tcp.dstport", Field::TcpDstPort, Unsigned, &[], "destination port"),
+    info("mqtt.hdrflags", Field::MqttHdrFlags, Unsigned, &[], "first byte of the fixed header: type and flags (0x30 = PUBLISH QoS 0)"),
+    info("mqtt.msgtype", Field::MqttMsgType, Unsigned, MSGTYPE_NAMES, "control packet type 1-15; names such as PUBLISH are accepted"),
+    info("mqtt.qos", Field::MqttQos, Unsigned, &[], "QoS of a PUBLISH (absent on other types)"),
+    info("mqtt.dupflag", Field::MqttDupFlag, Bool, &[], "DUP flag of a PUBLISH (absent on other types)"),
+    info("mqtt.retain", Field::MqttRetain, Bool, &[], "RETAIN flag of a PUBLISH (absent on other types)"),
+    info("mqtt.msgid", Field::MqttMsgId, Unsigned, &[], "packet identifier, on the types that carry one"),
+    info("mqtt.topic", Field::MqttTopic, Str, &[], "topic of a PUBLISH (resolved through its topic alias), or each topic filter of a SUBSCRIBE or UNSUBSCRIBE (the first only when raw bytes were not kept)"),
+    info("mqtt.topic_len", Field::MqttTopicLen, Unsigned, &[], "length of the topic name in a PUBLISH, bytes (0 when the topic came from a topic alias)"),
+    info("mqtt.clientid", Field::MqttClientId, Str, &[], "client identifier of the packet's connection (on every packet, not only CONNECT)"),
+    info("mqtt.username", Field::MqttUsername, Str, &[], "user name of the packet's connection"),
+    info("mqtt.ver", Field::MqttVersion, Unsigned, &[], "protocol level: 3 (3.1), 4 (3.1.1) or 5 (5.0)"),
+    info("mqtt.len", Field::MqttLen, Unsigned, &[], "remaining length: bytes after the fixed header"),
+    info("mqtt.reason_code", Field::MqttReasonCode, Unsigned, &[], "reason or return code: CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH, each of a SUBACK or UNSUBACK (the first only when raw bytes were not kept)"),
+    info("mqtt.kalive", Field::MqttKeepAlive, Unsigned, &[], "keep alive of a CONNECT, seconds"),
+    info("mqtt.willtopic", Field::MqttWillTopic, Str, &[], "will topic of a CONNECT"),
+    info("mqtt.conack.val", Field::MqttConAckVal, Unsigned, &[], "return code (3.x) or reason code (5.0) of a CONNACK"),
+    info("mqscope.dir", Field::Direction, Str, DIR_NAMES, "direction: to_broker or to_client"),
+    info("mqscope.anomaly", Field::Anomaly, Str, &[], "code of each anomaly found on the packet (MQ-…); bare: has any"),
+    info("mqscope.severity", Field::Severity, Str, SEVERITY_NAMES, "severity of each anomaly on the packet: note, warning or error"),
+    info("mqscope.transport", Field::Transport, Str, TRANSPORT_NAMES, "how MQTT is carried: tcp, websocket or tls"),
+    info("mqscope.payload_len", Field::PayloadLen, Unsigned, &[], "application payload bytes"),
+    info("mqscope.header_len", Field::HeaderLen, Unsigned, &[], "bytes before the payload: fixed header, variable header and properties"),
+    info("mqscope.properties_len", Field::PropertiesLen, Unsigned, &[], "MQTT 5 property bytes, length field included (0 before 5.0)"),
+    info("mqscope.packet_len", Field::PacketLen, Unsigned, &[], "whole packet bytes: fixed header + remaining length"),
+    info("mqscope.incomplete", Field::Incomplete, Bool, &[], "present (true) when the packet belongs to a transaction that never completed"),
+    info("mqscope.latency", Field::Latency, Float, &[], "latency of the packet's transaction in milliseconds: request to final response (QoS 1/2, SUBSCRIBE, CONNECT, PING…)"),
 ];
 
 impl Field {

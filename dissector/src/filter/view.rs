@@ -7,8 +7,8 @@ use std::ops::ControlFlow;
 
 use super::{Field, FieldSource, FieldValue, Filter};
 use crate::codec::{Packet, PacketType};
-use crate::input::Direction;
-use crate::model::{Connection, PacketRecord, Trace};
+use crate::input::{Direction, Transport};
+use crate::model::{Connection, PacketMarks, PacketRecord, Trace};
 
 type Visit<'v> = &'v mut dyn FnMut(FieldValue<'_>) -> ControlFlow<()>;
 
@@ -18,9 +18,13 @@ const CONTINUE: ControlFlow<()> = ControlFlow::Continue(());
 #[derive(Debug, Clone, Copy)]
 pub struct PacketView<'t> {
     trace: &'t Trace,
-    index: usize,
+    /// The model's packet index (`trace.packet_base` + position in `trace.packets`).
+    packet_index: u64,
     record: &'t PacketRecord,
     conn: Option<&'t Connection>,
+    /// The packet's bytes when the caller has them (the analyzer's callback); otherwise they are
+    /// looked up in the trace, which has them only when it kept raw bytes.
+    bytes: Option<&'t [u8]>,
 }
 
 impl<'t> PacketView<'t> {
@@ -28,13 +32,37 @@ impl<'t> PacketView<'t> {
     /// `trace.packet_base`); `None` when out of range.
     pub fn new(trace: &'t Trace, index: usize) -> Option<PacketView<'t>> {
         let record = trace.packets.get(index)?;
+        let packet_index = trace.packet_base.saturating_add(index as u64);
+        Some(PacketView::from_record(trace, packet_index, record))
+    }
+
+    /// A packet whose record is not (or not yet) in `trace.packets`: the streaming analyzer's
+    /// packet callback (`mqscope read -Y`, `live -Y`) hands out records it does not keep.
+    /// `packet_index` is the model's packet index, which anomalies refer to.
+    pub fn from_record(
+        trace: &'t Trace,
+        packet_index: u64,
+        record: &'t PacketRecord,
+    ) -> PacketView<'t> {
         let conn = trace.connection(record.conn as usize);
-        Some(PacketView {
+        PacketView {
             trace,
-            index,
+            packet_index,
             record,
             conn,
-        })
+            bytes: None,
+        }
+    }
+
+    /// The view of a packet the analyzer's callback reports, with its bytes.
+    pub fn from_analyzed(
+        trace: &'t Trace,
+        packet: crate::analyze::PacketView<'t>,
+    ) -> PacketView<'t> {
+        PacketView {
+            bytes: Some(packet.bytes),
+            ..PacketView::from_record(trace, packet.index, packet.record)
+        }
     }
 
     /// The packet's record.
@@ -69,13 +97,8 @@ impl<'t> PacketView<'t> {
             .record
             .version
             .or_else(|| self.conn.and_then(|c| c.version))?;
-        let raw = self.trace.raw(self.packet_index())?;
+        let raw = self.bytes.or_else(|| self.trace.raw(self.packet_index))?;
         crate::codec::decode(raw, version).ok().map(|d| d.packet)
-    }
-
-    /// The packet index the model uses for cross references (anomalies, transactions).
-    fn packet_index(&self) -> u64 {
-        self.trace.packet_base.saturating_add(self.index as u64)
     }
 }
 
@@ -170,12 +193,36 @@ impl FieldSource for PacketView<'_> {
                 .map_or(CONTINUE, |k| visit(FieldValue::Unsigned(u64::from(k)))),
             Field::MqttKeepAlive => CONTINUE,
             Field::Direction => visit(FieldValue::Str(r.dir.as_str())),
+            Field::MqttHdrFlags => visit(FieldValue::Unsigned(u64::from(r.first_byte))),
+            Field::MqttTopicLen if is_publish => {
+                let from_alias = r.marks.has(PacketMarks::TOPIC_FROM_ALIAS);
+                let len = if from_alias {
+                    0
+                } else {
+                    trace.opt_str(r.topic).map_or(0, str::len)
+                };
+                visit(FieldValue::Unsigned(len as u64))
+            }
+            Field::MqttTopicLen => CONTINUE,
+            Field::MqttWillTopic if r.packet_type == PacketType::Connect => self
+                .conn
+                .and_then(|c| c.will.as_ref())
+                .map_or(CONTINUE, |w| visit(FieldValue::Str(trace.str(w.topic)))),
+            Field::MqttWillTopic => CONTINUE,
+            Field::MqttConAckVal if r.packet_type == PacketType::ConnAck => r
+                .reason_code
+                .map_or(CONTINUE, |c| visit(FieldValue::Unsigned(u64::from(c)))),
+            Field::MqttConAckVal => CONTINUE,
+            Field::PacketLen => visit(FieldValue::Unsigned(r.packet_len())),
+            Field::Transport => self.conn.map_or(CONTINUE, |c| {
+                visit(FieldValue::Str(transport_name(c.transport)))
+            }),
             // The per-packet mark saves the anomaly index lookup on the common, clean packet.
             Field::Anomaly if r.has_anomalies() => trace
-                .anomalies_of_packet(self.packet_index())
+                .anomalies_of_packet(self.packet_index)
                 .try_for_each(|a| visit(FieldValue::Str(a.code.code()))),
             Field::Severity if r.has_anomalies() => trace
-                .anomalies_of_packet(self.packet_index())
+                .anomalies_of_packet(self.packet_index)
                 .try_for_each(|a| visit(FieldValue::Str(a.severity.as_str()))),
             Field::Anomaly | Field::Severity => CONTINUE,
             Field::PayloadLen => visit(FieldValue::Unsigned(u64::from(r.payload_len))),
@@ -200,6 +247,15 @@ impl FieldSource for PacketView<'_> {
                 .and_then(|t| t.latency_nanos)
                 .map_or(CONTINUE, |ns| visit(FieldValue::Float(ns as f64 / 1e6))),
         }
+    }
+}
+
+/// The `mqscope.transport` value, also the export's `transport` column.
+pub(crate) fn transport_name(t: Transport) -> &'static str {
+    match t {
+        Transport::Tcp => "tcp",
+        Transport::WebSocket => "websocket",
+        Transport::Tls => "tls",
     }
 }
 
@@ -287,6 +343,14 @@ impl FieldSource for ConnectionView<'_> {
                 .anomalies_of_connection(self.index)
                 .try_for_each(|a| visit(FieldValue::Str(a.severity.as_str()))),
             Field::Incomplete if self.has_incomplete_transaction() => visit(FieldValue::Bool(true)),
+            Field::Transport => visit(FieldValue::Str(transport_name(c.transport))),
+            Field::MqttWillTopic => c
+                .will
+                .as_ref()
+                .map_or(CONTINUE, |w| visit(FieldValue::Str(trace.str(w.topic)))),
+            Field::MqttConAckVal => c
+                .connack_code
+                .map_or(CONTINUE, |v| visit(FieldValue::Unsigned(u64::from(v)))),
             _ => CONTINUE,
         }
     }
@@ -307,6 +371,12 @@ impl Filter {
         (0..trace.packets.len())
             .filter(|&i| self.matches_packet(trace, i))
             .collect()
+    }
+
+    /// True when the filter holds for a packet the analyzer's callback reports (streaming
+    /// output: the record need not be kept in the trace).
+    pub fn matches_analyzed(&self, trace: &Trace, packet: crate::analyze::PacketView<'_>) -> bool {
+        self.matches(&PacketView::from_analyzed(trace, packet))
     }
 
     /// True when the filter holds for the connection at `index` of `trace.connections`.
@@ -426,6 +496,8 @@ mod tests {
         assert_eq!(streams("ip.addr == 10.0.0.0/8"), [0]);
         assert_eq!(streams("mqtt.clientid == app"), [1]);
         assert_eq!(streams("mqtt.ver == 5"), [0]);
+        assert_eq!(streams("mqscope.transport == TLS"), Vec::<usize>::new());
+        assert_eq!(streams("mqtt.conack.val == 0"), [0, 1]);
         assert_eq!(streams("mqscope.anomaly == MQ-KEEPALIVE"), [0]);
         assert_eq!(streams("mqscope.anomaly"), [0, 1]);
         assert_eq!(streams("mqscope.incomplete"), [0, 1]);

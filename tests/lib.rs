@@ -8,8 +8,8 @@
 //!   loses sync (a fixed header split across TCP segments).
 //! - [`ours::codec_rows`]: the same tshark-extracted streams cut by `dissector::framing` and
 //!   decoded by `dissector::codec`: our codec, compared before the capture pipeline exists.
-//! - [`ours::RowCollector`]: an `EventSink` for the capture pipeline's events, decoding each
-//!   `MqttBytes` with `dissector::codec`: our whole stack.
+//! - [`ours::pipeline_rows`]: `capture::Pipeline` feeding [`ours::RowCollector`], an
+//!   `EventSink` that decodes each `MqttBytes` with `dissector::codec`: our whole stack.
 //!
 //! [`compare`] lines two row lists up frame by frame and names every difference.
 

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use capture::{CaptureSummary, Pipeline, PipelineConfig};
+
 use dissector::codec::{self, DecodeError, Decoded, Packet, ProtocolVersion};
 use dissector::framing::{self, Framing};
 use dissector::input::{Direction, EventSink, StreamEvent};
@@ -157,6 +159,35 @@ impl EventSink for RowCollector {
         };
         self.rows.push(row);
     }
+}
+
+/// The pipeline configuration a user would give for this capture: the defaults plus its MQTT
+/// port (`--mqtt-port`) or WebSocket port.
+pub fn configured_for(capture: &Capture) -> PipelineConfig {
+    let mut config = PipelineConfig::default();
+    let ports = if capture.websocket {
+        &mut config.ws_ports
+    } else {
+        &mut config.mqtt_ports
+    };
+    if !ports.contains(&capture.mqtt_port) {
+        ports.push(capture.mqtt_port);
+    }
+    config
+}
+
+/// Our whole stack on a capture: `capture::Pipeline` with `config`, every MQTT packet decoded by
+/// `dissector::codec`. Panics (naming the capture) when the file cannot be read.
+pub fn pipeline_rows(
+    capture: &Capture,
+    config: PipelineConfig,
+) -> (Vec<PacketRow>, CaptureSummary) {
+    let mut sink = RowCollector::default();
+    let mut pipeline = Pipeline::new(config);
+    let summary = pipeline
+        .run_file(&capture.path, &mut sink, None)
+        .unwrap_or_else(|e| panic!("pipeline on {}: {e}", capture.name));
+    (sink.rows, summary)
 }
 
 #[cfg(test)]

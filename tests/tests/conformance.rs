@@ -6,5 +6,6 @@
 //! captures are outside the repository: their tests skip with a message when the folder is
 //! absent.
 
+mod pipeline;
 mod public;
 mod samples;

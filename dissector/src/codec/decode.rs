@@ -9,7 +9,9 @@ use super::types::{
     SubAck, Subscribe, SubscribeFilters, SubscriptionOptions, UnsubAck, Unsubscribe,
     UnsubscribeFilters, WarningKind, Will,
 };
-use super::wire::{Cx, PResult, WireError, byte, length_prefixed, to_decode_error, two_byte_int};
+use super::wire::{
+    Cx, PResult, WireError, byte, length_prefixed, plain_topic, to_decode_error, two_byte_int,
+};
 use crate::framing::{FixedHeaderInfo, FramingError, read_fixed_header};
 
 /// Decodes one whole control packet. `bytes` starts at the fixed header; bytes after the packet
@@ -129,7 +131,17 @@ pub fn decode_unknown_version(bytes: &[u8]) -> Result<(Decoded<'_>, ProtocolVers
 }
 
 /// Reads the fixed header, mapping framing's answers onto decode errors.
+#[inline]
 fn fixed_header(bytes: &[u8]) -> Result<FixedHeaderInfo, DecodeError> {
+    // Hot path: most packets are under 128 bytes of body, with a one-byte remaining length.
+    if let [first_byte, remaining_length @ 0..=0x7f, ..] = *bytes {
+        return Ok(FixedHeaderInfo {
+            first_byte,
+            remaining_length: u32::from(remaining_length),
+            header_len: 2,
+            non_minimal_length: false,
+        });
+    }
     match read_fixed_header(bytes) {
         Ok(Some(header)) => Ok(header),
         Ok(None) => Err(DecodeError {
@@ -338,7 +350,13 @@ fn reason_codes<'a>(cx: &mut Cx, i: &'a [u8], packet_type: PacketType) -> &'a [u
 /// A topic name (PUBLISH, will): a UTF-8 string without wildcards (MQTT 5.0 §4.7.3).
 #[inline]
 fn topic_name<'a>(cx: &mut Cx, i: &'a [u8]) -> PResult<'a, MqttStr<'a>> {
-    let (rest, topic) = cx.string(i)?;
+    let (rest, bytes) = length_prefixed(i)?;
+    let topic = MqttStr(bytes);
+    // Hot path: one pass decides that a topic needs no closer look.
+    if plain_topic(bytes) {
+        return Ok((rest, topic));
+    }
+    cx.check_string(bytes, cx.offset(i) + 2);
     if let Some(at) = topic.0.iter().position(|&b| b == b'+' || b == b'#') {
         cx.warn_at(
             WarningKind::WildcardInTopicName,

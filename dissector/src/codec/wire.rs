@@ -99,8 +99,11 @@ pub(crate) fn var_int(i: &[u8]) -> PResult<'_, (u32, bool)> {
 #[inline]
 pub(crate) fn length_prefixed(i: &[u8]) -> PResult<'_, &[u8]> {
     let (rest, len) = be_u16(i)?;
-    // On failure report the field where it starts (its length prefix), not where data ran out.
-    take(len)(rest).map_err(|_: nom::Err<WireError>| WireError::at(DecodeErrorKind::Truncated, i))
+    match rest.split_at_checked(usize::from(len)) {
+        Some((data, rest)) => Ok((rest, data)),
+        // Report the field where it starts (its length prefix), not where the data ran out.
+        None => Err(WireError::at(DecodeErrorKind::Truncated, i)),
+    }
 }
 
 /// What a string check found: the first invalid UTF-8 byte and the first U+0000, as offsets
@@ -111,9 +114,57 @@ pub(crate) struct StrCheck {
     pub null_at: Option<usize>,
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Non-zero when some byte of `word` is 0 (exact for "any", the classic SWAR test).
+#[inline(always)]
+const fn zero_byte_in(word: u64) -> u64 {
+    word.wrapping_sub(ONES) & !word & HIGHS
+}
+
+/// True when no byte of `bytes` is 0x00, ≥ 0x80, or (with `wildcards`) `+` / `#`: the common
+/// case, which needs no further check. Eight bytes at a time.
+#[inline(always)]
+fn plain(bytes: &[u8], wildcards: bool) -> bool {
+    let mut chunks = bytes.chunks_exact(8);
+    let mut odd = 0u64;
+    for chunk in &mut chunks {
+        let Ok(eight) = <[u8; 8]>::try_from(chunk) else {
+            return false;
+        };
+        let word = u64::from_le_bytes(eight);
+        odd |= (word & HIGHS) | zero_byte_in(word);
+        if wildcards {
+            odd |= zero_byte_in(word ^ (ONES * u64::from(b'+')))
+                | zero_byte_in(word ^ (ONES * u64::from(b'#')));
+        }
+    }
+    odd == 0
+        && chunks
+            .remainder()
+            .iter()
+            .all(|&b| b != 0 && b < 0x80 && !(wildcards && (b == b'+' || b == b'#')))
+}
+
+/// True when `bytes` is ASCII without 0x00: valid UTF-8 without U+0000, nothing to report.
+#[inline]
+pub(crate) fn plain_ascii(bytes: &[u8]) -> bool {
+    plain(bytes, false)
+}
+
+/// True when `bytes` is plain ASCII (see [`plain_ascii`]) without the topic wildcards `+`, `#`.
+#[inline]
+pub(crate) fn plain_topic(bytes: &[u8]) -> bool {
+    plain(bytes, true)
+}
+
 /// Checks a UTF-8 string field (§1.5.4): well-formed UTF-8 and no U+0000.
 #[inline]
 pub(crate) fn check_str(bytes: &[u8]) -> StrCheck {
+    if plain_ascii(bytes) {
+        return StrCheck::default();
+    }
     let invalid_utf8_at = match std::str::from_utf8(bytes) {
         Ok(_) => None,
         Err(e) => Some(e.valid_up_to()),
@@ -196,6 +247,14 @@ impl Cx {
     /// Records the findings of [`check_str`] for a string whose first byte is at `offset`.
     #[inline]
     pub fn check_string(&mut self, bytes: &[u8], offset: u32) {
+        if !plain_ascii(bytes) {
+            self.report_string(bytes, offset);
+        }
+    }
+
+    /// The slow path of [`Cx::check_string`]: non-ASCII or U+0000 present.
+    #[cold]
+    fn report_string(&mut self, bytes: &[u8], offset: u32) {
         let check = check_str(bytes);
         if let Some(at) = check.invalid_utf8_at {
             self.warn_at(WarningKind::InvalidUtf8, offset + at as u32);

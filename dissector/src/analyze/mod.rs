@@ -47,8 +47,8 @@ use crate::model::{
     PacketMarks, PacketRecord, PasswordInfo, Session, Subscription, Sym, TlsInfo, Trace,
     Transaction, TxKind, TxState, TxStep, WillInfo,
 };
-use state::{ConnState, Flight, PendingDelivery, TxHandle};
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use state::{ConnState, Conns, Flight, PendingDelivery, TxHandle};
 
 /// What the analyzer keeps and how it judges.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,16 +115,18 @@ pub type PacketCallback = Box<dyn FnMut(&Trace, PacketView<'_>) + Send>;
 pub struct Analyzer {
     config: AnalyzerConfig,
     trace: Trace,
-    conns: HashMap<u32, ConnState>,
-    sessions_by_client: HashMap<Sym, u32>,
+    conns: Conns,
+    sessions_by_client: FxHashMap<Sym, u32>,
     /// Transactions not kept in the trace (streaming mode), by slab slot.
     slab: Vec<Option<Transaction>>,
     slab_free: Vec<usize>,
-    /// Recent PUBLISHes into the broker by (topic, payload hash), newest last.
-    recent_publishes: HashMap<(Sym, u64), VecDeque<PendingDelivery>>,
-    /// Eviction order of `recent_publishes` entries.
-    recent_order: VecDeque<(Timestamp, (Sym, u64))>,
+    /// The newest PUBLISH into the broker per (topic, payload hash), within the delivery window.
+    recent_publishes: FxHashMap<(Sym, u64), PendingDelivery>,
+    /// Capture time of the next sweep of `recent_publishes`.
+    next_delivery_sweep: i64,
     on_packet: Option<PacketCallback>,
+    /// Highest frame number seen in any event.
+    last_frame: u64,
     cur: PacketRecord,
     cur_index: u64,
 }
@@ -142,6 +144,7 @@ impl std::fmt::Debug for Analyzer {
 impl EventSink for Analyzer {
     fn event(&mut self, event: StreamEvent<'_>) {
         self.note_time(event_ts(&event));
+        self.last_frame = self.last_frame.max(event_frame(&event));
         match event {
             StreamEvent::Opened(o) => self.on_opened(o),
             StreamEvent::Frame(f) => self.on_frame(f),
@@ -151,6 +154,18 @@ impl EventSink for Analyzer {
             StreamEvent::Tls(t) => self.on_tls(t),
             StreamEvent::Closed(c) => self.on_closed(c),
         }
+    }
+}
+
+fn event_frame(event: &StreamEvent<'_>) -> u64 {
+    match event {
+        StreamEvent::Opened(o) => o.frame,
+        StreamEvent::Frame(f) => f.frame,
+        StreamEvent::Packet(p) => p.frame,
+        StreamEvent::Gap(g) => g.frame,
+        StreamEvent::Issue(i) => i.frame,
+        StreamEvent::Tls(_) => 0,
+        StreamEvent::Closed(c) => c.frame,
     }
 }
 
@@ -197,13 +212,14 @@ impl Analyzer {
         Analyzer {
             config,
             trace,
-            conns: HashMap::new(),
-            sessions_by_client: HashMap::new(),
+            conns: Conns::default(),
+            sessions_by_client: FxHashMap::default(),
             slab: Vec::new(),
             slab_free: Vec::new(),
-            recent_publishes: HashMap::new(),
-            recent_order: VecDeque::new(),
+            recent_publishes: FxHashMap::default(),
+            next_delivery_sweep: i64::MIN,
             on_packet: None,
+            last_frame: 0,
             cur: PacketRecord::new(Timestamp(0), 0, 0, Direction::ToBroker, 0),
             cur_index: 0,
         }
@@ -239,21 +255,9 @@ impl Analyzer {
     /// Ends the analysis: open connections end as "capture end" at `end_ts`, their unfinished
     /// transactions become incomplete at capture end, and the trace is returned.
     pub fn finish(mut self, end_ts: Timestamp) -> Trace {
-        let mut open: Vec<u32> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| !c.closed)
-            .map(|(&s, _)| s)
-            .collect();
-        open.sort_unstable();
-        let frame = self.trace.totals.frames.max(
-            self.trace
-                .connections
-                .iter()
-                .map(|c| c.opened_frame)
-                .max()
-                .unwrap_or(0),
-        );
+        let open = self.conns.open_streams();
+        // The capture's last frame: the close of a connection still open at the end.
+        let frame = self.last_frame;
         for stream in open {
             self.close_connection(stream, end_ts, frame, CloseHow::CaptureEnd);
         }
@@ -499,6 +503,8 @@ impl Analyzer {
         handles.extend(st.connect_tx.take());
         handles.extend(st.auth_tx.take());
         handles.append(&mut st.orphans);
+        // A closed connection keeps only its flags: long live captures see many connections.
+        st.release_memory();
 
         // Keep alive: the broker drops a client silent for 1.5 × keep alive (§3.1.2.10).
         let mut lapsed = false;
@@ -669,7 +675,11 @@ impl Analyzer {
             packet_id,
             qos,
             topic,
-            steps: vec![self.step()],
+            steps: {
+                let mut steps = Vec::with_capacity(kind.steps().len());
+                steps.push(self.step());
+                steps
+            },
             retransmissions: Vec::new(),
             state: TxState::InFlight,
             ended_by: None,
@@ -846,13 +856,28 @@ impl Analyzer {
         };
         let version = st.version;
         let ptype = PacketType::from_id(self.cur.first_byte >> 4);
-        let decoded = self.decode(p, version, ptype);
-        let (decoded, used, mismatch) = match decoded {
-            Ok(d) => d,
-            Err(e) => {
-                self.cur.marks.set(PacketMarks::DECODE_ERROR);
-                self.decode_failed(stream, p.dir, e);
-                return;
+        // Fast path: the connection's version is known and the packet is whole (almost always).
+        // The decoded packet stays where it was decoded and is used by reference: it is a few
+        // hundred bytes, and moving it around was a measurable share of the analysis.
+        let fast = match version {
+            Some(v) if ptype != PacketType::Connect && !p.truncated => {
+                Some((codec::decode(p.bytes, v), v))
+            }
+            _ => None,
+        };
+        let slow;
+        let (decoded, used, mismatch) = match &fast {
+            Some((Ok(d), v)) => (d, *v, false),
+            _ => {
+                slow = self.decode(p, version, ptype);
+                match &slow {
+                    Ok((d, v, m)) => (d, *v, *m),
+                    Err(e) => {
+                        self.cur.marks.set(PacketMarks::DECODE_ERROR);
+                        self.decode_failed(stream, p.dir, *e);
+                        return;
+                    }
+                }
             }
         };
         if let Some(st) = self.conns.get_mut(&stream) {
@@ -875,9 +900,9 @@ impl Analyzer {
                 ),
             );
         }
-        self.warnings(stream, &decoded);
-        self.limits_checks(stream, &decoded);
-        self.handle(stream, p, &decoded, used);
+        self.warnings(stream, decoded);
+        self.limits_checks(stream, decoded);
+        self.handle(stream, p, decoded, used);
     }
 
     /// Decodes with the connection's version; mid-stream connections infer it.
@@ -1700,7 +1725,7 @@ impl Analyzer {
 
         let hash = payload_hash(pb.payload);
         if let Some(t) = topic {
-            self.track_delivery(stream, t, hash, pb.payload.len());
+            self.track_delivery(t, hash, pb.payload.len());
         }
         if dir == Direction::ToClient
             && let Some(st) = self.conns.get(&stream)
@@ -2164,23 +2189,15 @@ impl Analyzer {
 
     /// Broker fan-out: a PUBLISH into the broker is remembered by (topic, payload hash) for the
     /// delivery window; a PUBLISH out of the broker with the same key is one of its copies.
-    fn track_delivery(&mut self, stream: u32, topic: Sym, hash: u64, payload_len: usize) {
+    fn track_delivery(&mut self, topic: Sym, hash: u64, payload_len: usize) {
         let ts = self.cur.ts;
         let window = self.config.delivery_window_nanos;
-        // Evict old candidates (amortised O(1)).
-        while let Some(&(t, key)) = self.recent_order.front() {
-            if ts.nanos_since(t) <= window {
-                break;
-            }
-            self.recent_order.pop_front();
-            if let Some(q) = self.recent_publishes.get_mut(&key) {
-                while q.front().is_some_and(|p| ts.nanos_since(p.ts) > window) {
-                    q.pop_front();
-                }
-                if q.is_empty() {
-                    self.recent_publishes.remove(&key);
-                }
-            }
+        // Forget candidates older than the window: one sweep per window of capture time keeps
+        // the table at the messages of about two windows, amortised O(1) per packet.
+        if ts.0 >= self.next_delivery_sweep {
+            self.recent_publishes
+                .retain(|_, p| ts.nanos_since(p.ts) <= window);
+            self.next_delivery_sweep = ts.0.saturating_add(window.max(1));
         }
         let key = (topic, hash);
         match self.cur.dir {
@@ -2188,31 +2205,26 @@ impl Analyzer {
                 if self.cur.dup() {
                     return;
                 }
-                let pending = PendingDelivery {
-                    publish: self.cur_index,
-                    conn: self.cur.conn,
-                    ts,
-                    payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
-                    delivery: None,
-                };
-                let q = self.recent_publishes.entry(key).or_default();
-                q.push_back(pending);
-                // Bounded: a flood of identical messages keeps only the newest few.
-                if q.len() > 64 {
-                    q.pop_front();
-                }
-                self.recent_order.push_back((ts, key));
+                // The newest PUBLISH of a (topic, payload) is the one its copies belong to.
+                self.recent_publishes.insert(
+                    key,
+                    PendingDelivery {
+                        publish: self.cur_index,
+                        conn: self.cur.conn,
+                        ts,
+                        payload_len: u32::try_from(payload_len).unwrap_or(u32::MAX),
+                        delivery: None,
+                    },
+                );
             }
             Direction::ToClient => {
-                let Some(p) = self
-                    .recent_publishes
-                    .get_mut(&key)
-                    .and_then(|q| q.back_mut())
-                else {
+                let Some(p) = self.recent_publishes.get_mut(&key) else {
                     return;
                 };
-                let _ = stream;
                 let latency = ts.nanos_since(p.ts);
+                if latency > window {
+                    return;
+                }
                 let copy = DeliveryCopy {
                     conn: self.cur.conn,
                     packet: self.cur_index,

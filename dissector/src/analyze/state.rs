@@ -3,7 +3,9 @@
 use crate::codec::ProtocolVersion;
 use crate::input::{Direction, RoleSource, Timestamp};
 use crate::model::Sym;
-use std::collections::{HashMap, VecDeque};
+use rustc_hash::FxHashMap;
+use std::cell::Cell;
+use std::collections::VecDeque;
 
 /// Where a transaction lives while it is in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,7 +77,7 @@ pub(crate) struct ConnState {
     /// PINGREQs waiting for PINGRESP, oldest first.
     pub pings: VecDeque<TxHandle>,
     /// Packet-id flows in flight by (direction of the request, packet id).
-    pub inflight: HashMap<(Direction, u16), Flight>,
+    pub inflight: FxHashMap<(Direction, u16), Flight>,
     /// Transactions pushed out of `inflight` by a reused id; ended when the connection ends.
     pub orphans: Vec<TxHandle>,
     /// QoS 1/2 PUBLISHes in flight per direction (0 to broker, 1 to client).
@@ -87,7 +89,7 @@ pub(crate) struct ConnState {
     /// In-flight cap currently exceeded per direction.
     pub over_in_flight: [bool; 2],
     /// Topic alias → topic, per sender direction.
-    pub aliases: [HashMap<u16, Sym>; 2],
+    pub aliases: [FxHashMap<u16, Sym>; 2],
     /// Keep alive from CONNECT.
     pub keep_alive: Option<u16>,
     /// Server Keep Alive from CONNACK (overrides the client's).
@@ -133,13 +135,13 @@ impl ConnState {
             connect_tx: None,
             auth_tx: None,
             pings: VecDeque::new(),
-            inflight: HashMap::new(),
+            inflight: FxHashMap::default(),
             orphans: Vec::new(),
             qos_inflight: [0; 2],
             flight_count: [0; 2],
             over_receive_max: [false; 2],
             over_in_flight: [false; 2],
-            aliases: [HashMap::new(), HashMap::new()],
+            aliases: [FxHashMap::default(), FxHashMap::default()],
             keep_alive: None,
             server_keep_alive: None,
             last_client_ts: None,
@@ -161,6 +163,14 @@ impl ConnState {
     /// The keep alive in force: the broker's Server Keep Alive wins (MQTT 5.0 §3.2.2.3.14).
     pub fn effective_keep_alive(&self) -> Option<u16> {
         self.server_keep_alive.or(self.keep_alive)
+    }
+
+    /// Frees the tables of a closed connection.
+    pub fn release_memory(&mut self) {
+        self.inflight = FxHashMap::default();
+        self.aliases = [FxHashMap::default(), FxHashMap::default()];
+        self.pings = VecDeque::new();
+        self.orphans = Vec::new();
     }
 
     /// Records a flight (counts per direction kept in step with the map).
@@ -195,5 +205,63 @@ pub(crate) fn dir_slot(dir: Direction) -> usize {
     match dir {
         Direction::ToBroker => 0,
         Direction::ToClient => 1,
+    }
+}
+
+/// The connections' states by `tcp.stream`, with a one-entry cache: one packet's analysis looks
+/// its connection up many times, and consecutive packets mostly share a connection.
+#[derive(Debug, Default)]
+pub(crate) struct Conns {
+    by_stream: FxHashMap<u32, usize>,
+    states: Vec<ConnState>,
+    last: Cell<Option<(u32, usize)>>,
+}
+
+impl Conns {
+    fn slot(&self, stream: u32) -> Option<usize> {
+        if let Some((s, i)) = self.last.get()
+            && s == stream
+        {
+            return Some(i);
+        }
+        let i = *self.by_stream.get(&stream)?;
+        self.last.set(Some((stream, i)));
+        Some(i)
+    }
+
+    /// The state of a stream.
+    #[inline]
+    pub fn get(&self, stream: &u32) -> Option<&ConnState> {
+        self.slot(*stream).and_then(|i| self.states.get(i))
+    }
+
+    /// The state of a stream, mutable.
+    #[inline]
+    pub fn get_mut(&mut self, stream: &u32) -> Option<&mut ConnState> {
+        self.slot(*stream).and_then(|i| self.states.get_mut(i))
+    }
+
+    /// True when the stream is known.
+    pub fn contains_key(&self, stream: &u32) -> bool {
+        self.slot(*stream).is_some()
+    }
+
+    /// Adds the state of a (new or reused) stream; the stream now names it.
+    pub fn insert(&mut self, stream: u32, state: ConnState) {
+        self.states.push(state);
+        self.by_stream.insert(stream, self.states.len() - 1);
+        self.last.set(None);
+    }
+
+    /// Streams whose current connection is still open.
+    pub fn open_streams(&self) -> Vec<u32> {
+        let mut v: Vec<u32> = self
+            .by_stream
+            .iter()
+            .filter(|&(_, &i)| self.states.get(i).is_some_and(|s| !s.closed))
+            .map(|(&s, _)| s)
+            .collect();
+        v.sort_unstable();
+        v
     }
 }

@@ -2,7 +2,7 @@
 //! once and referred to by a 4-byte [`Sym`], so ten million packet records on a few hundred topics
 //! stay small.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -46,7 +46,7 @@ impl<'de> serde::Deserialize<'de> for Sym {
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
     strings: Vec<Arc<str>>,
-    lookup: HashMap<Arc<str>, Sym>,
+    lookup: FxHashMap<Arc<str>, Sym>,
 }
 
 impl Interner {

@@ -738,7 +738,7 @@ pub struct Trace {
     by_stream: Vec<(u32, u32)>,
     /// Anomaly indexes per packet index (sparse), for `anomalies_of_packet`.
     #[serde(skip)]
-    anomalies_by_packet: std::collections::HashMap<u64, Vec<u32>>,
+    anomalies_by_packet: rustc_hash::FxHashMap<u64, Vec<u32>>,
 }
 
 impl Trace {

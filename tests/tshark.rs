@@ -1,7 +1,10 @@
 //! Running tshark: its MQTT dissector's view of a capture, and the raw TCP / WebSocket payloads
 //! it extracts (for the comparisons that must not depend on its MQTT dissector).
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::process::Command;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -30,8 +33,23 @@ pub fn available() -> bool {
     }
 }
 
-/// Runs tshark with `args` after `-n -r FILE`, returning stdout; panics with stderr on failure.
-fn run(capture: &Capture, args: &[&str]) -> String {
+/// tshark outputs already computed in this test process, by (file, arguments): several tests
+/// look at the same capture, and tshark is slow (seconds per call on the larger files).
+type OutputCache = Mutex<HashMap<(PathBuf, Vec<String>), Arc<String>>>;
+
+static OUTPUTS: OnceLock<OutputCache> = OnceLock::new();
+
+/// Runs tshark with `args` after `-n -r FILE`, returning stdout (memoised per process); panics
+/// with stderr on failure.
+fn run(capture: &Capture, args: &[&str]) -> Arc<String> {
+    let key = (
+        capture.path.clone(),
+        args.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+    );
+    let cache = OUTPUTS.get_or_init(Default::default);
+    if let Some(found) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Arc::clone(found);
+    }
     let path = capture.path.to_string_lossy();
     let out = Command::new("tshark")
         .args(["-n", "-r", &path])
@@ -44,7 +62,12 @@ fn run(capture: &Capture, args: &[&str]) -> String {
         capture.name,
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let text = Arc::new(String::from_utf8_lossy(&out.stdout).into_owned());
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key, Arc::clone(&text));
+    text
 }
 
 fn decode_as_args(capture: &Capture) -> Vec<String> {

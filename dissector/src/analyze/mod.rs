@@ -127,6 +127,8 @@ pub struct Analyzer {
     on_packet: Option<PacketCallback>,
     /// Highest frame number seen in any event.
     last_frame: u64,
+    /// Packet index up to which `take_new_packets` handed records out.
+    taken_upto: u64,
     cur: PacketRecord,
     cur_index: u64,
 }
@@ -220,6 +222,7 @@ impl Analyzer {
             next_delivery_sweep: i64::MIN,
             on_packet: None,
             last_frame: 0,
+            taken_upto: 0,
             cur: PacketRecord::new(Timestamp(0), 0, 0, Direction::ToBroker, 0),
             cur_index: 0,
         }
@@ -546,7 +549,13 @@ impl Analyzer {
             c.closed_by = Some(closed_by);
         }
         let will_expected = disconnect.is_none_or(|(_, rc)| rc == 0x04);
-        if connect_seen && disconnect.is_none() && how != CloseHow::CaptureEnd {
+        let mqtt_seen = connect_seen
+            || self
+                .trace
+                .connections
+                .get(idx)
+                .is_some_and(|c| c.to_broker.packets + c.to_client.packets > 0);
+        if mqtt_seen && disconnect.is_none() && how != CloseHow::CaptureEnd {
             let will = self
                 .trace
                 .connections
@@ -788,9 +797,45 @@ impl Analyzer {
                     .raw_offsets
                     .push(self.trace.raw_bytes.len() as u64);
             }
+        } else if self.on_packet.is_none() {
+            // Streaming without a callback: the record waits for `take_new_packets`.
+            self.trace.packets.push(rec);
         } else {
             self.trace.packet_base = self.trace.totals.packets;
         }
+    }
+
+    /// The records analysed since the previous call, with their packet indexes (pull-style
+    /// streaming, the alternative to [`Analyzer::set_packet_callback`]). Without
+    /// `retain_packets` they leave the trace (bounded memory as long as the caller keeps
+    /// taking); with it they are copies and the trace keeps them.
+    pub fn take_new_packets(&mut self) -> Vec<(u64, PacketRecord)> {
+        let start = self.taken_upto.max(self.trace.packet_base);
+        let from = usize::try_from(start - self.trace.packet_base).unwrap_or(usize::MAX);
+        let taken: Vec<(u64, PacketRecord)> = if self.config.retain_packets {
+            self.trace
+                .packets
+                .get(from..)
+                .unwrap_or(&[])
+                .iter()
+                .cloned()
+                .zip(start..)
+                .map(|(r, i)| (i, r))
+                .collect()
+        } else {
+            let base = self.trace.packet_base;
+            let drained: Vec<_> = self
+                .trace
+                .packets
+                .drain(..)
+                .zip(base..)
+                .map(|(r, i)| (i, r))
+                .collect();
+            self.trace.packet_base = self.trace.totals.packets;
+            drained
+        };
+        self.taken_upto = self.trace.totals.packets;
+        taken
     }
 
     fn analyse_packet(&mut self, p: &MqttBytes<'_>) {

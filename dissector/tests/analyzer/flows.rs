@@ -446,3 +446,64 @@ fn trace_round_trips_through_json() {
     assert_eq!(back.connection_index_of_stream(0), Some(0));
     assert_eq!(back.anomalies_of_packet(3).count(), 1);
 }
+
+#[test]
+fn take_new_packets_hands_out_each_record_once() {
+    let mut s = v3();
+    s.c(publish(0, false, false, b"t", None, b"x"))
+        .c(PINGREQ)
+        .b(PINGRESP);
+    // Events: open, CONNECT, CONNACK | PUBLISH, PINGREQ, PINGRESP.
+    let mut tail = s.clone();
+    tail.events = s.events.split_off(3);
+
+    let mut a = Analyzer::new(AnalyzerConfig::streaming());
+    s.feed(&mut a);
+    let first: Vec<_> = a
+        .take_new_packets()
+        .into_iter()
+        .map(|(i, r)| (i, r.packet_type))
+        .collect();
+    assert_eq!(first, [(0, PacketType::Connect), (1, PacketType::ConnAck)]);
+    assert!(a.take_new_packets().is_empty());
+    tail.feed(&mut a);
+    let second: Vec<_> = a
+        .take_new_packets()
+        .into_iter()
+        .map(|(i, r)| (i, r.packet_type))
+        .collect();
+    assert_eq!(
+        second,
+        [
+            (2, PacketType::Publish),
+            (3, PacketType::PingReq),
+            (4, PacketType::PingResp)
+        ]
+    );
+    assert!(a.trace().packets.is_empty());
+    assert_eq!(a.trace().packet_base, 5);
+
+    // Retaining: copies, and the trace keeps every record.
+    let mut a = Analyzer::new(AnalyzerConfig::default());
+    s.feed(&mut a);
+    assert_eq!(a.take_new_packets().len(), 2);
+    tail.feed(&mut a);
+    assert_eq!(
+        a.take_new_packets()
+            .iter()
+            .map(|(i, _)| *i)
+            .collect::<Vec<_>>(),
+        [2, 3, 4]
+    );
+    assert_eq!(a.trace().packets.len(), 5);
+}
+
+#[test]
+fn mid_stream_connection_reset_is_closed_without_disconnect() {
+    let t = Script::with_roles(RoleSource::Port)
+        .c(PINGREQ)
+        .b(PINGRESP)
+        .close(0, CloseHow::Rst)
+        .run();
+    assert_eq!(count(&t, AnomalyCode::ClosedWithoutDisconnect), 1);
+}

@@ -1,6 +1,7 @@
 //! Codec tests: hex fixtures per packet type and version (one comment per field), real packets
 //! captured from mosquitto, property tests for round trips and robustness.
 
+mod alloc;
 mod fixtures;
 mod properties;
 mod robustness;

@@ -190,6 +190,19 @@ pub fn pipeline_rows(
     (sink.rows, summary)
 }
 
+/// Our flow model of a capture: `capture::Pipeline` (port configured) feeding
+/// `dissector::analyze::Analyzer` with its default configuration, finished at the capture's
+/// last frame.
+pub fn analyze(capture: &Capture) -> dissector::model::Trace {
+    use dissector::analyze::{Analyzer, AnalyzerConfig};
+    let mut analyzer = Analyzer::new(AnalyzerConfig::default());
+    let mut pipeline = Pipeline::new(configured_for(capture));
+    let summary = pipeline
+        .run_file(&capture.path, &mut analyzer, None)
+        .unwrap_or_else(|e| panic!("pipeline on {}: {e}", capture.name));
+    analyzer.finish(summary.last_ts.unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,303 @@
+//! The flow model against the samples' ground truth: what the recording script made happen
+//! (who connected how and how each connection ended, which flows never finished or failed,
+//! whose keepalive lapsed, which session resumed with queued messages, whose will fired) is
+//! exactly what `capture::Pipeline` → `dissector::analyze::Analyzer` reports.
+
+use std::collections::BTreeMap;
+
+use dissector::analyze::qos_report;
+use dissector::codec::PacketType;
+use dissector::input::{Direction, Transport};
+use dissector::model::{ClosedBy, Trace, TxState};
+use mqscope_tests::captures::{self, Sample};
+use mqscope_tests::ours;
+
+/// Stream numbers listed in a sample's `facts` under `key`.
+fn fact_streams(sample: &Sample, key: &str) -> Vec<u32> {
+    sample.expected.facts[key]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_u64())
+                .map(|v| v as u32)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Connection index of a stream in the trace.
+fn conn_of(trace: &Trace, stream: u32) -> usize {
+    trace
+        .connections
+        .iter()
+        .position(|c| c.stream == stream)
+        .unwrap_or_else(|| panic!("no connection for stream {stream}"))
+}
+
+/// Every connection: client id, version, keepalive, clean session, session present, will,
+/// transport, and how it ended.
+fn connections_match(name: &str) {
+    let sample = captures::sample(name);
+    let trace = ours::analyze(&sample.capture);
+    assert_eq!(
+        trace.connections.len(),
+        sample.expected.streams.len(),
+        "{name}: connections"
+    );
+    let keepalive_lapsed = fact_streams(&sample, "keepalive_expired_streams");
+    let disconnect_reason = sample.expected.facts["disconnect_reason_code"]
+        .as_u64()
+        .unwrap_or(0) as u8;
+    for want in &sample.expected.streams {
+        let i = conn_of(&trace, want.stream);
+        let got = &trace.connections[i];
+        let at = format!("{name} stream {}", want.stream);
+        assert_eq!(trace.client_id_of(i), want.client_id, "{at}: client id");
+        assert_eq!(
+            got.version.map(|v| v.level()),
+            Some(want.version),
+            "{at}: version"
+        );
+        assert_eq!(got.keep_alive, Some(want.keepalive), "{at}: keepalive");
+        assert_eq!(
+            got.clean_start,
+            Some(want.clean_session),
+            "{at}: clean session"
+        );
+        assert_eq!(
+            got.session_present,
+            Some(want.session_present),
+            "{at}: session present"
+        );
+        let transport = if want.transport == "websocket" {
+            Transport::WebSocket
+        } else {
+            Transport::Tcp
+        };
+        assert_eq!(got.transport, transport, "{at}: transport");
+        let will = got
+            .will
+            .as_ref()
+            .map(|w| (trace.str(w.topic).to_string(), w.qos, w.retain));
+        let want_will = want
+            .will
+            .as_ref()
+            .map(|w| (w.topic.clone(), w.qos, w.retain));
+        assert_eq!(will, want_will, "{at}: will");
+        let closed = match want.ended_by.as_str() {
+            // Only clients send DISCONNECT in these samples; its reason is in the facts (v5).
+            "disconnect" => {
+                let reason_code = if want.version == 5 && want.will_fired {
+                    disconnect_reason
+                } else {
+                    0
+                };
+                ClosedBy::Disconnect {
+                    dir: Direction::ToBroker,
+                    reason_code,
+                }
+            }
+            "fin" if keepalive_lapsed.contains(&want.stream) => ClosedBy::KeepAliveExpiry,
+            "fin" => ClosedBy::Fin,
+            "rst" => ClosedBy::Rst,
+            other => panic!("{at}: unknown ended_by {other}"),
+        };
+        assert_eq!(got.closed_by, Some(closed), "{at}: closed by");
+    }
+    let total: u32 = sample.expected.packet_counts.values().sum();
+    assert_eq!(trace.packets.len() as u32, total, "{name}: packet records");
+}
+
+/// The QoS completeness report lists exactly the flows the script left unfinished, with where
+/// they stopped; the flows answered with a failure code are failed, not incomplete.
+fn flows_match(name: &str) {
+    let sample = captures::sample(name);
+    let trace = ours::analyze(&sample.capture);
+    let got: Vec<_> = qos_report(&trace)
+        .incomplete
+        .into_iter()
+        .map(|f| {
+            (
+                f.stream,
+                f.client_id,
+                f.dir,
+                f.kind,
+                f.packet_id,
+                f.qos,
+                f.topic,
+                f.seen,
+                f.missing,
+                f.ended_by,
+            )
+        })
+        .collect();
+    let want: Vec<_> = sample
+        .expected
+        .incomplete_flows
+        .iter()
+        .map(|f| {
+            let f = f.clone();
+            (
+                f.stream,
+                f.client_id,
+                f.dir,
+                f.kind,
+                Some(f.packet_id),
+                f.qos,
+                Some(f.topic),
+                f.seen,
+                f.missing,
+                f.ended_by.unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want, "{name}: incomplete flows");
+    let failed: Vec<_> = trace
+        .transactions
+        .iter()
+        .filter_map(|t| match t.state {
+            TxState::Failed(code) => {
+                let stream = trace.connections[t.conn as usize].stream;
+                Some((
+                    stream,
+                    t.dir.as_str().to_string(),
+                    t.kind.as_str().to_string(),
+                    t.packet_id,
+                    code,
+                ))
+            }
+            _ => None,
+        })
+        .collect();
+    let want_failed: Vec<_> = sample
+        .expected
+        .failed_flows
+        .iter()
+        .map(|f| {
+            (
+                f.stream,
+                f.dir.clone(),
+                f.kind.clone(),
+                Some(f.packet_id),
+                f.reason_code.unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(failed, want_failed, "{name}: flows failed by reason code");
+}
+
+/// Exactly the anomalies the script caused, by code and stream: a connection that ended
+/// without DISCONNECT, a lapsed keepalive, a failure reason code. Real mosquitto traffic
+/// triggers nothing else.
+fn anomalies_match(name: &str) {
+    let sample = captures::sample(name);
+    let trace = ours::analyze(&sample.capture);
+    let mut want: BTreeMap<(String, u32), u32> = BTreeMap::new();
+    for s in &sample.expected.streams {
+        if s.ended_by != "disconnect" {
+            *want
+                .entry(("MQ-NO-DISCONNECT".into(), s.stream))
+                .or_default() += 1;
+        }
+    }
+    for stream in fact_streams(&sample, "keepalive_expired_streams") {
+        *want.entry(("MQ-KEEPALIVE".into(), stream)).or_default() += 1;
+    }
+    for f in &sample.expected.failed_flows {
+        *want
+            .entry(("MQ-FAILED-REASON".into(), f.stream))
+            .or_default() += 1;
+    }
+    let mut got: BTreeMap<(String, u32), u32> = BTreeMap::new();
+    for a in &trace.anomalies {
+        let stream = a
+            .conn
+            .map_or(u32::MAX, |c| trace.connections[c as usize].stream);
+        *got.entry((a.code.code().to_string(), stream)).or_default() += 1;
+    }
+    assert_eq!(got, want, "{name}: anomalies (code, stream) → count");
+}
+
+macro_rules! model_tests {
+    ($($module:ident => $name:literal),* $(,)?) => {$(
+        mod $module {
+            #[test]
+            fn connections_are_as_recorded() {
+                super::connections_match($name);
+            }
+            #[test]
+            fn incomplete_and_failed_flows_are_as_recorded() {
+                super::flows_match($name);
+            }
+            #[test]
+            fn anomalies_are_exactly_those_the_script_caused() {
+                super::anomalies_match($name);
+            }
+        }
+    )*};
+}
+
+model_tests! {
+    mqtt311_session => "mqtt311-session",
+    mqtt5_session => "mqtt5-session",
+    mqtt31_session => "mqtt31-session",
+    will_fired => "will-fired",
+    qos2_interrupted => "qos2-interrupted",
+    qos1_never_acked => "qos1-never-acked",
+    persistent_session => "persistent-session",
+    keepalive_lapse => "keepalive-lapse",
+    websocket => "websocket",
+    split_header => "split-header",
+}
+
+/// persistent-session.pcap: one session `psub` over streams 0 and 2, persistent, resumed once
+/// (CONNACK session present), with the three messages queued while away delivered on resume.
+#[test]
+fn a_persistent_session_resumes_with_its_queued_messages() {
+    let sample = captures::sample("persistent-session");
+    let trace = ours::analyze(&sample.capture);
+    let session = trace
+        .sessions
+        .iter()
+        .find(|s| trace.str(s.client_id) == "psub")
+        .expect("a session for psub");
+    let streams: Vec<u32> = session
+        .connections
+        .iter()
+        .map(|&c| trace.connections[c as usize].stream)
+        .collect();
+    assert_eq!(streams, [0, 2]);
+    assert!(session.persistent);
+    assert_eq!((session.reconnects, session.resumed), (1, 1));
+    let queued = sample.expected.facts["queued_messages_delivered"].as_u64();
+    assert_eq!(Some(session.queued_delivered), queued);
+}
+
+/// will-fired.pcap and mqtt5-session.pcap: the will of the client that vanished (FIN, no
+/// DISCONNECT) or that disconnected with reason 0x04 reaches the subscriber as a PUBLISH on
+/// the will topic, and the model holds that will on the dying client's connection.
+#[test]
+fn a_fired_will_is_announced_and_delivered() {
+    for name in ["will-fired", "mqtt5-session"] {
+        let sample = captures::sample(name);
+        let trace = ours::analyze(&sample.capture);
+        assert!(sample.expected.will_fired, "{name}");
+        for dying in sample.expected.streams.iter().filter(|s| s.will_fired) {
+            let will = dying.will.as_ref().expect("a fired will was announced");
+            let conn = &trace.connections[conn_of(&trace, dying.stream)];
+            let model_will = conn.will.as_ref().expect("the model keeps the will");
+            assert_eq!(trace.str(model_will.topic), will.topic, "{name}");
+            let delivered = trace.packets.iter().any(|p| {
+                p.packet_type == PacketType::Publish
+                    && p.dir == Direction::ToClient
+                    && trace.opt_str(p.topic) == Some(will.topic.as_str())
+            });
+            assert!(
+                delivered,
+                "{name}: no PUBLISH on {} reached a subscriber",
+                will.topic
+            );
+        }
+    }
+}

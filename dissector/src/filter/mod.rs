@@ -42,6 +42,7 @@ use std::net::IpAddr;
 use std::ops::ControlFlow;
 
 pub use fields::{FIELDS, Field, FieldInfo, FieldKind, NamedValue, suggest};
+#[cfg(feature = "export")]
 pub(crate) use view::transport_name;
 pub use view::{ConnectionView, PacketView};
 

@@ -186,6 +186,33 @@ SAMPLES = {
         ],
         "facts": {},
     },
+    "qos1-redelivered": {
+        "description": (
+            "QoS 1 redelivery with DUP. A raw subscriber `redeliv` (clean session 0) subscribes to "
+            "redo/# at QoS 1; mosquitto_pub `pub-redo` publishes QoS 1 to redo/x; the broker "
+            "delivers it as PUBLISH id 1, which redeliv never acknowledges before DISCONNECT. "
+            "redeliv reconnects with the same client id (session present = 1) and the broker "
+            "resends PUBLISH id 1 with DUP = 1, which redeliv now acknowledges."),
+        "streams": [
+            stream(0, "redeliv", 4, c(CONNECT=1, SUBSCRIBE=1, DISCONNECT=1),
+                   c(CONNACK=1, SUBACK=1, PUBLISH=1), ended_by="disconnect", closed_by="client",
+                   clean=False, note="PUBLISH id 1 never acknowledged"),
+            stream(1, "pub-redo", 4, c(CONNECT=1, PUBLISH=1, DISCONNECT=1), c(CONNACK=1, PUBACK=1),
+                   ended_by="disconnect", closed_by="client"),
+            stream(2, "redeliv", 4, c(CONNECT=1, PUBACK=1, DISCONNECT=1), c(CONNACK=1, PUBLISH=1),
+                   ended_by="disconnect", closed_by="client", clean=False, session_present=True,
+                   note="PUBLISH id 1 resent with DUP = 1, acknowledged"),
+        ],
+        "incomplete_flows": [
+            {"stream": 0, "client_id": "redeliv", "dir": "to_client", "kind": "qos1", "packet_id": 1,
+             "qos": 1, "topic": "redo/x", "seen": ["PUBLISH"], "missing": ["PUBACK"],
+             "ended_by": "disconnect"},
+        ],
+        "facts": {
+            "redelivered": {"stream": 2, "packet_id": 1, "dup": True, "original_stream": 0},
+            "queued_messages_delivered": 1, "session_client_id": "redeliv",
+        },
+    },
     "persistent-session": {
         "description": (
             "Persistent session (MQTT 3.1.1, clean session 0). mosquitto_sub `psub` connects with "

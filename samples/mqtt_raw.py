@@ -471,6 +471,39 @@ def sc_noack(a):
     c.close()
 
 
+def sc_redeliver(a):
+    """Persistent-session subscriber that leaves a QoS 1 delivery unacknowledged, reconnects and
+    gets it again: the broker must resend it with DUP set (MQTT 3.1.1 §4.4)."""
+    name = "redeliv"
+    c = Conn(a.port, name)
+    c.send(connect(name, level=4, keepalive=60, clean=False), "CONNECT clean-session=0")
+    c.expect(CONNACK)
+    c.send(subscribe(1, [("redo/#", 1)]), "SUBSCRIBE id=1 redo/# qos=1")
+    c.expect(SUBACK)
+    announce_ready(a.ready)
+    got = c.recv(timeout=15)
+    if got is None or got[0] != PUBLISH:
+        fail(f"{name}: no PUBLISH delivered")
+    handle_inbound(c, got, set(), ack_qos=False)
+    log(f"{name}: not acknowledging; disconnecting")
+    c.send(disconnect(), "DISCONNECT")
+    c.close()
+    c = Conn(a.port, name)
+    c.send(connect(name, level=4, keepalive=60, clean=False), "CONNECT clean-session=0 (again)")
+    _, _, body = c.expect(CONNACK)
+    if body[0] & 1 != 1:
+        fail(f"{name}: CONNACK without session present")
+    got = c.recv(timeout=15)
+    if got is None or got[0] != PUBLISH:
+        fail(f"{name}: the unacknowledged PUBLISH was not resent")
+    if not got[1] & 0x08:
+        fail(f"{name}: resent PUBLISH without DUP")
+    log(f"{name}: resent PUBLISH has DUP set")
+    handle_inbound(c, got, set())
+    c.send(disconnect(), "DISCONNECT")
+    c.close()
+
+
 def sc_resume(a):
     """Reconnects to a persistent session (clean session 0) without subscribing again, takes the
     queued messages and acknowledges them."""
@@ -566,7 +599,7 @@ def sc_split(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("scenario", choices=["sub311", "pub5", "qos2-cut", "noack", "resume", "sleepy", "websocket", "split"])
+    ap.add_argument("scenario", choices=["sub311", "pub5", "qos2-cut", "noack", "redeliver", "resume", "sleepy", "websocket", "split"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--ready", help="file to create once subscribed")
@@ -577,6 +610,7 @@ def main():
     signal.alarm(60)  # a recording step never hangs the script
     {
         "sub311": sc_sub311, "pub5": sc_pub5, "qos2-cut": sc_qos2_cut, "noack": sc_noack,
+        "redeliver": sc_redeliver,
         "resume": sc_resume,        "sleepy": sc_sleepy, "websocket": sc_websocket, "split": sc_split,
     }[a.scenario](a)
 

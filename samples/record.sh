@@ -220,6 +220,18 @@ rec_qos1_never_acked() {
     finish $name --port "$PORT"
 }
 
+rec_qos1_redelivered() {
+    local name=qos1-redelivered
+    start_broker $name
+    start_capture $name "$PORT"
+    "${RAW[@]}" redeliver --port "$PORT" --ready "$WORK/redeliv.ready" &
+    local sub=$!
+    wait_ready "$WORK/redeliv.ready"
+    mosquitto_pub -V mqttv311 -h 127.0.0.1 -p "$PORT" -i pub-redo -t redo/x -m "deliver me twice" -q 1
+    wait $sub
+    finish $name --port "$PORT"
+}
+
 rec_persistent_session() {
     local name=persistent-session
     start_broker $name
@@ -261,7 +273,7 @@ rec_split_header() {
 }
 
 ALL=(mqtt311-session mqtt5-session mqtt31-session will-fired qos2-interrupted qos1-never-acked
-    persistent-session keepalive-lapse websocket split-header)
+    qos1-redelivered persistent-session keepalive-lapse websocket split-header)
 NAMES=("$@")
 [[ ${#NAMES[@]} -eq 0 ]] && NAMES=("${ALL[@]}")
 for name in "${NAMES[@]}"; do

@@ -245,6 +245,7 @@ model_tests! {
     will_fired => "will-fired",
     qos2_interrupted => "qos2-interrupted",
     qos1_never_acked => "qos1-never-acked",
+    qos1_redelivered => "qos1-redelivered",
     persistent_session => "persistent-session",
     keepalive_lapse => "keepalive-lapse",
     websocket => "websocket",
@@ -300,4 +301,35 @@ fn a_fired_will_is_announced_and_delivered() {
             );
         }
     }
+}
+
+/// qos1-redelivered.pcap: the broker resends the unacknowledged PUBLISH id 1 on the resumed
+/// session with DUP set; the model keeps the first delivery incomplete (stream 0) and the
+/// resent one complete (stream 2), and counts it as a queued message delivered on resume.
+#[test]
+fn an_unacknowledged_qos1_delivery_is_resent_with_dup_on_resume() {
+    let sample = captures::sample("qos1-redelivered");
+    let trace = ours::analyze(&sample.capture);
+    let resumed = conn_of(&trace, 2) as u32;
+    let resent: Vec<_> = trace
+        .packets
+        .iter()
+        .filter(|p| p.conn == resumed && p.packet_type == PacketType::Publish)
+        .collect();
+    assert_eq!(resent.len(), 1);
+    assert_eq!(resent[0].first_byte & 0x08, 0x08, "DUP set");
+    assert_eq!(resent[0].packet_id, Some(1));
+    let qos1_on_resumed: Vec<TxState> = trace
+        .transactions
+        .iter()
+        .filter(|t| t.conn == resumed && t.kind.as_str() == "qos1")
+        .map(|t| t.state)
+        .collect();
+    assert_eq!(qos1_on_resumed, [TxState::Complete]);
+    let session = trace
+        .sessions
+        .iter()
+        .find(|s| trace.str(s.client_id) == "redeliv")
+        .expect("session");
+    assert_eq!((session.resumed, session.queued_delivered), (1, 1));
 }

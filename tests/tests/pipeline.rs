@@ -94,6 +94,7 @@ sample_tests! {
     will_fired => "will-fired",
     qos2_interrupted => "qos2-interrupted",
     qos1_never_acked => "qos1-never-acked",
+    qos1_redelivered => "qos1-redelivered",
     persistent_session => "persistent-session",
     keepalive_lapse => "keepalive-lapse",
     websocket => "websocket",

@@ -30,7 +30,9 @@
 mod qos;
 mod state;
 
-pub use qos::{ConnectionQos, IncompleteFlow, QosCounts, QosReport, StateCounts, qos_report};
+pub use qos::{
+    ConnectionQos, FailedFlow, IncompleteFlow, QosCounts, QosReport, StateCounts, qos_report,
+};
 
 use crate::codec::{
     self, DecodeError, DecodeErrorKind, Decoded, Packet, PacketType, Properties, PropertyValue,
@@ -45,7 +47,7 @@ use crate::input::{
 use crate::model::{
     Anomaly, AnomalyCode, ClosedBy, Connection, Delivery, DeliveryCopy, DirCounters, Limits,
     PacketMarks, PacketRecord, PasswordInfo, Session, Subscription, Sym, TlsInfo, Trace,
-    Transaction, TxKind, TxState, TxStep, WillInfo,
+    Transaction, TxKind, TxState, TxStep, WillInfo, WillOutcome,
 };
 use rustc_hash::FxHashMap;
 use state::{ConnState, Conns, Flight, PendingDelivery, TxHandle};
@@ -122,6 +124,11 @@ pub struct Analyzer {
     slab_free: Vec<usize>,
     /// The newest PUBLISH into the broker per (topic, payload hash), within the delivery window.
     recent_publishes: FxHashMap<(Sym, u64), PendingDelivery>,
+    /// Wills due, by (topic, payload hash): (index in `Trace::wills`, deadline, time of the
+    /// client's last packet).
+    pending_wills: FxHashMap<(Sym, u64), (usize, i64, Timestamp)>,
+    /// Wills of open connections by (topic, payload hash): the connection's stream.
+    armed_wills: FxHashMap<(Sym, u64), u32>,
     /// Capture time of the next sweep of `recent_publishes`.
     next_delivery_sweep: i64,
     on_packet: Option<PacketCallback>,
@@ -220,6 +227,8 @@ impl Analyzer {
             slab_free: Vec::new(),
             recent_publishes: FxHashMap::default(),
             next_delivery_sweep: i64::MIN,
+            pending_wills: FxHashMap::default(),
+            armed_wills: FxHashMap::default(),
             on_packet: None,
             last_frame: 0,
             taken_upto: 0,
@@ -499,6 +508,9 @@ impl Analyzer {
         let keep_alive = st.effective_keep_alive();
         let last_client = st.last_client_ts;
         let ka_reported = st.keepalive_lapse_reported;
+        let will_key = st.will;
+        let will_copies = std::mem::take(&mut st.will_copies);
+        let idx_u32 = st.idx;
         let mut handles: Vec<TxHandle> = st.inflight.drain().map(|(_, f)| f.tx).collect();
         st.flight_count = [0; 2];
         st.qos_inflight = [0; 2];
@@ -579,6 +591,30 @@ impl Analyzer {
                 None,
                 message,
             );
+        }
+        // MQTT 5.0 §3.1.2.5: the will is published when the connection ends without a normal
+        // DISCONNECT (or with 0x04 Disconnect with Will Message), after any Will Delay Interval.
+        if let Some((topic, hash, delay)) = will_key {
+            if self.armed_wills.get(&(topic, hash)) == Some(&stream) {
+                self.armed_wills.remove(&(topic, hash));
+            }
+            if will_expected && how != CloseHow::CaptureEnd {
+                let w = self.trace.wills.len();
+                let since = last_client.unwrap_or(ts);
+                self.trace.wills.push(WillOutcome {
+                    conn: idx_u32,
+                    topic,
+                    triggered_ts: ts,
+                    triggered_by: closed_by,
+                    delay_secs: delay,
+                    copies: will_copies,
+                });
+                let deadline =
+                    ts.0.saturating_add(i64::from(delay).saturating_mul(1_000_000_000))
+                        .saturating_add(self.config.delivery_window_nanos);
+                self.pending_wills
+                    .insert((topic, hash), (w, deadline, since));
+            }
         }
         let state = if how == CloseHow::CaptureEnd {
             TxState::IncompleteAtCaptureEnd
@@ -1418,6 +1454,8 @@ impl Analyzer {
         let Some(st) = self.conns.get_mut(&stream) else {
             return;
         };
+        // Copies of this client's will seen while it was still talking were not its will.
+        st.will_copies.clear();
         let ka = st.effective_keep_alive();
         let last = st.last_client_ts.replace(ts);
         st.keepalive_lapse_reported = false;
@@ -1476,6 +1514,19 @@ impl Analyzer {
             payload_len: u32::try_from(w.payload.len()).unwrap_or(u32::MAX),
             properties: w.properties.map(summarise_properties).unwrap_or_default(),
         });
+        let will_key = will.as_ref().zip(c.will.as_ref()).map(|(info, w)| {
+            let delay = w
+                .properties
+                .and_then(|p| p.will_delay_interval())
+                .unwrap_or(0);
+            (info.topic, payload_hash(w.payload), delay)
+        });
+        if let Some(st) = self.conns.get_mut(&stream) {
+            st.will = will_key;
+        }
+        if let Some((topic, hash, _)) = will_key {
+            self.armed_wills.insert((topic, hash), stream);
+        }
         let password = c.password.map(|pw| PasswordInfo {
             len: u32::try_from(pw.len()).unwrap_or(u32::MAX),
             text: self
@@ -1769,6 +1820,12 @@ impl Analyzer {
         }
 
         let hash = payload_hash(pb.payload);
+        if dir == Direction::ToClient
+            && !(self.pending_wills.is_empty() && self.armed_wills.is_empty())
+            && let Some(t) = topic
+        {
+            self.match_will(t, hash);
+        }
         if let Some(t) = topic {
             self.track_delivery(t, hash, pb.payload.len());
         }
@@ -2229,6 +2286,42 @@ impl Analyzer {
                 );
             }
             _ => self.tx_finish(f.tx, TxState::Complete),
+        }
+    }
+
+    /// A PUBLISH out of the broker carrying a pending will (same topic and payload, before the
+    /// will's deadline) is one of the will's copies.
+    fn match_will(&mut self, topic: Sym, hash: u64) {
+        let now = self.cur.ts;
+        let (conn, packet) = (self.cur.conn, self.cur_index);
+        // A will whose connection already ended.
+        self.pending_wills
+            .retain(|_, &mut (_, deadline, _)| now.0 <= deadline);
+        if let Some(&(w, _, since)) = self.pending_wills.get(&(topic, hash)) {
+            if let Some(will) = self.trace.wills.get_mut(w) {
+                let latency_nanos = now.nanos_since(since);
+                will.copies.push(DeliveryCopy {
+                    conn,
+                    packet,
+                    latency_nanos,
+                });
+            }
+            return;
+        }
+        // The broker often publishes the will before the capture layer reports the close (it
+        // reacts to the client's FIN or to DISCONNECT 0x04): keep the copy with the connection
+        // until it ends; a packet from that client in between discards it.
+        if let Some(&stream) = self.armed_wills.get(&(topic, hash))
+            && let Some(st) = self.conns.get_mut(&stream)
+            && st.idx != conn
+            && !st.closed
+        {
+            let latency_nanos = st.last_client_ts.map_or(0, |t| now.nanos_since(t));
+            st.will_copies.push(DeliveryCopy {
+                conn,
+                packet,
+                latency_nanos,
+            });
         }
     }
 

@@ -118,6 +118,31 @@ pub struct IncompleteFlow {
     pub description: String,
 }
 
+/// A flow answered with a failure reason code (e.g. PUBACK 0x87 Not authorized).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FailedFlow {
+    /// `tcp.stream`.
+    pub stream: u32,
+    /// Client id ("" when unknown).
+    pub client_id: String,
+    /// Direction of its PUBLISH or request.
+    pub dir: String,
+    /// "qos1", "qos2", "subscribe", "unsubscribe", "connect", "ping" or "auth".
+    pub kind: String,
+    /// Packet id, when the exchange has one.
+    pub packet_id: Option<u16>,
+    /// PUBLISH QoS (0 for requests).
+    pub qos: u8,
+    /// Topic (PUBLISH) or first filter.
+    pub topic: Option<String>,
+    /// Packet types seen, in order.
+    pub seen: Vec<String>,
+    /// Frames of the packets seen.
+    pub frames: Vec<u64>,
+    /// The failure reason code.
+    pub reason_code: u8,
+}
+
 /// The QoS completeness report.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct QosReport {
@@ -127,6 +152,8 @@ pub struct QosReport {
     pub connections: Vec<ConnectionQos>,
     /// Every flow not completed, in order of its first packet.
     pub incomplete: Vec<IncompleteFlow>,
+    /// Every flow ended by a failure reason code, in order of its first packet.
+    pub failed: Vec<FailedFlow>,
 }
 
 /// Builds the QoS completeness report of a trace.
@@ -144,6 +171,7 @@ pub fn qos_report(trace: &Trace) -> QosReport {
             })
             .collect(),
         incomplete: Vec::new(),
+        failed: Vec::new(),
     };
     for p in &trace.packets {
         if p.packet_type == PacketType::Publish {
@@ -161,16 +189,22 @@ pub fn qos_report(trace: &Trace) -> QosReport {
         }
     }
     let mut incomplete: Vec<(u64, IncompleteFlow)> = Vec::new();
+    let mut failed: Vec<(u64, FailedFlow)> = Vec::new();
     for tx in &trace.transactions {
         report.total.add_tx(tx);
         if let Some(c) = report.connections.get_mut(tx.conn as usize) {
             c.counts.add_tx(tx);
         }
+        let first = tx.steps.first().map_or(0, |s| s.packet);
         if tx.state.is_incomplete() {
-            let first = tx.steps.first().map_or(0, |s| s.packet);
             incomplete.push((first, incomplete_flow(trace, tx)));
         }
+        if let TxState::Failed(reason_code) = tx.state {
+            failed.push((first, failed_flow(trace, tx, reason_code)));
+        }
     }
+    failed.sort_by_key(|(k, _)| *k);
+    report.failed = failed.into_iter().map(|(_, f)| f).collect();
     incomplete.sort_by_key(|(k, _)| *k);
     report.incomplete = incomplete.into_iter().map(|(_, f)| f).collect();
     report
@@ -201,6 +235,21 @@ fn incomplete_flow(trace: &Trace, tx: &Transaction) -> IncompleteFlow {
         ended_by,
         last_ts: last_ts.map_or(0.0, |t| t.as_secs_f64()),
         ended_after_secs: ended_after,
+    }
+}
+
+fn failed_flow(trace: &Trace, tx: &Transaction, reason_code: u8) -> FailedFlow {
+    FailedFlow {
+        stream: trace.connection(tx.conn as usize).map_or(0, |c| c.stream),
+        client_id: trace.client_id_of(tx.conn as usize).to_owned(),
+        dir: tx.dir.as_str().to_owned(),
+        kind: tx.kind.as_str().to_owned(),
+        packet_id: tx.packet_id,
+        qos: tx.qos,
+        topic: trace.opt_str(tx.topic).map(str::to_owned),
+        seen: tx.seen().map(|t| t.name().to_owned()).collect(),
+        frames: tx.steps.iter().map(|s| s.frame).collect(),
+        reason_code,
     }
 }
 

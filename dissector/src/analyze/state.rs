@@ -118,6 +118,11 @@ pub(crate) struct ConnState {
     pub subscribed_since_connect: bool,
     /// CONNECT asked for a persistent session (kept for a session joined at CONNACK).
     pub persistent_request: bool,
+    /// The will announced in CONNECT: topic, payload hash, Will Delay Interval (seconds).
+    pub will: Option<(Sym, u64, u32)>,
+    /// PUBLISHes to other clients that look like this connection's will, seen since its last
+    /// packet (they become the will's copies if the connection then ends without DISCONNECT).
+    pub will_copies: Vec<crate::model::DeliveryCopy>,
     /// The connection ended.
     pub closed: bool,
 }
@@ -156,6 +161,8 @@ impl ConnState {
             resumed: false,
             subscribed_since_connect: false,
             persistent_request: false,
+            will: None,
+            will_copies: Vec::new(),
             closed: false,
         }
     }

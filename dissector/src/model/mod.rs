@@ -650,6 +650,32 @@ pub struct DeliveryCopy {
     pub latency_nanos: i64,
 }
 
+/// A will that became due: its connection ended without a normal DISCONNECT (MQTT 5.0
+/// §3.1.2.5), and the PUBLISHes of it the broker sent to subscribers (same topic and payload).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct WillOutcome {
+    /// The connection whose will it is.
+    pub conn: u32,
+    /// Will topic.
+    pub topic: Sym,
+    /// When the connection ended.
+    pub triggered_ts: Timestamp,
+    /// How it ended.
+    pub triggered_by: ClosedBy,
+    /// Will Delay Interval in seconds (MQTT 5; 0 otherwise).
+    pub delay_secs: u32,
+    /// The will's copies seen going to subscribers; latency from the client's last packet (the
+    /// broker often publishes before the capture layer reports the close).
+    pub copies: Vec<DeliveryCopy>,
+}
+
+impl WillOutcome {
+    /// True when the broker was seen publishing the will.
+    pub fn fired(&self) -> bool {
+        !self.copies.is_empty()
+    }
+}
+
 /// One topic filter of a SUBSCRIBE (its SUBACK code is in the transaction of `packet`, in the
 /// same position).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -719,6 +745,10 @@ pub struct Trace {
     pub anomalies: Vec<Anomaly>,
     /// Broker fan-out deliveries.
     pub deliveries: Vec<Delivery>,
+    /// Wills due because a connection ended without a normal DISCONNECT, with the copies the
+    /// broker was seen to publish.
+    #[serde(default)]
+    pub wills: Vec<WillOutcome>,
     /// Every topic filter of every SUBSCRIBE, in order.
     #[serde(default)]
     pub subscriptions: Vec<Subscription>,
@@ -831,6 +861,11 @@ impl Trace {
         self.anomalies
             .iter()
             .filter(move |a| a.conn.map(|c| c as usize) == Some(conn))
+    }
+
+    /// The will that became due when a connection ended, if any.
+    pub fn will_of(&self, conn: usize) -> Option<&WillOutcome> {
+        self.wills.iter().find(|w| w.conn as usize == conn)
     }
 
     /// Client id of a connection as text ("" when unknown).

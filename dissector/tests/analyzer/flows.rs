@@ -1,7 +1,7 @@
 //! Transactions, QoS completeness, sessions, topic aliases, deliveries and the streaming modes.
 
 use crate::script::*;
-use crate::wire::*;
+use crate::wire::{self, *};
 use dissector::analyze::{Analyzer, AnalyzerConfig, qos_report};
 use dissector::codec::{PacketType, ProtocolVersion};
 use dissector::input::{CloseHow, Direction, RoleSource, Timestamp};
@@ -506,4 +506,132 @@ fn mid_stream_connection_reset_is_closed_without_disconnect() {
         .close(0, CloseHow::Rst)
         .run();
     assert_eq!(count(&t, AnomalyCode::ClosedWithoutDisconnect), 1);
+}
+
+#[test]
+fn will_of_a_killed_client_is_matched_to_the_broker_publishing_it() {
+    // Stream 0: watcher subscribed to will/#. Stream 1: "dying" with a will, reset.
+    let mut s = Script::new();
+    s.c(connect(4, "watcher", 60))
+        .b(connack(false, 0))
+        .c(subscribe(1, &[("will/#", 1)], false))
+        .b(suback(1, &[1], false));
+    s.open(1, RoleSource::Handshake);
+    let mut will = wire::s(b"will/dying");
+    will.extend(wire::s(b"gone"));
+    s.send(
+        1,
+        Direction::ToBroker,
+        connect_full(4, 0x0e, 60, None, "dying", &will),
+    );
+    s.send(1, Direction::ToClient, connack(false, 0));
+    s.close(1, CloseHow::Rst);
+    s.b(publish(1, false, false, b"will/dying", Some(1), b"gone"))
+        .c(ack(4, 1));
+    let t = s.run();
+    assert_eq!(t.wills.len(), 1);
+    let w = t.will_of(1).unwrap();
+    assert!(w.fired());
+    assert_eq!(
+        (t.str(w.topic), w.triggered_by),
+        ("will/dying", ClosedBy::Rst)
+    );
+    // Latency from the dying client's last packet (its CONNECT): CONNACK, close, PUBLISH = 3 ms.
+    assert_eq!(
+        w.copies
+            .iter()
+            .map(|c| (c.conn, c.latency_nanos))
+            .collect::<Vec<_>>(),
+        [(0, 3 * MS)]
+    );
+}
+
+#[test]
+fn normal_disconnect_discards_the_will_and_0x04_keeps_it() {
+    let mut will = wire::s(b"w");
+    will.extend(wire::s(b"x"));
+    let t = Script::new()
+        .c(connect_full(4, 0x06, 60, None, "c", &will))
+        .b(connack(false, 0))
+        .c(DISCONNECT)
+        .close(0, CloseHow::Fin)
+        .run();
+    assert!(t.wills.is_empty());
+
+    // 5.0: CONNECT with will (empty will properties), DISCONNECT 0x04 Disconnect with Will Message.
+    let mut will5 = props(&[]);
+    will5.extend(wire::s(b"w"));
+    will5.extend(wire::s(b"x"));
+    let t = Script::new()
+        .c(connect_full(5, 0x06, 60, Some(&[]), "c", &will5))
+        .b(connack5(false, 0, &[]))
+        .c(pkt(0xe0, &[0x04, 0x00]))
+        .close(0, CloseHow::Fin)
+        .run();
+    assert_eq!(t.wills.len(), 1);
+    assert!(!t.wills[0].fired(), "no subscriber saw it in this capture");
+}
+
+#[test]
+fn failed_flows_are_listed_with_their_reason_code() {
+    let mut s = Script::new();
+    s.c(connect(5, "p", 60)).b(connack5(false, 0, &[]));
+    s.c(publish5(1, false, b"secret/x", Some(6), &[], b"x"))
+        .b(ack5(4, 6, 0x87));
+    s.c(publish5(2, false, b"secret/y", Some(7), &[], b"y"))
+        .b(ack5(5, 7, 0x87));
+    let report = qos_report(&s.run());
+    let failed: Vec<_> = report
+        .failed
+        .iter()
+        .map(|f| (f.kind.as_str(), f.packet_id, f.reason_code, f.seen.len()))
+        .collect();
+    assert_eq!(
+        failed,
+        [("qos1", Some(6), 0x87, 2), ("qos2", Some(7), 0x87, 2)]
+    );
+    assert!(report.incomplete.is_empty());
+    assert_eq!((report.total.qos1.failed, report.total.qos2.failed), (1, 1));
+}
+
+#[test]
+fn will_published_before_the_close_event_still_counts() {
+    // 5.0 DISCONNECT 0x04: the broker publishes the will to the watcher before the capture
+    // layer reports the publisher's close.
+    let mut s = Script::new();
+    s.c(connect(5, "watcher", 60)).b(connack5(false, 0, &[]));
+    s.open(1, RoleSource::Handshake);
+    let mut will5 = props(&[]);
+    will5.extend(wire::s(b"w/t"));
+    will5.extend(wire::s(b"bye"));
+    s.send(
+        1,
+        Direction::ToBroker,
+        connect_full(5, 0x06, 60, Some(&[]), "pub", &will5),
+    );
+    s.send(1, Direction::ToClient, connack5(false, 0, &[]));
+    s.send(1, Direction::ToBroker, pkt(0xe0, &[0x04, 0x00]));
+    s.b(publish5(0, false, b"w/t", None, &[], b"bye"));
+    s.close(1, CloseHow::Fin);
+    let t = s.run();
+    let w = t.will_of(1).unwrap();
+    assert!(w.fired());
+    assert_eq!(w.copies[0].latency_nanos, MS);
+
+    // The same PUBLISH while the will's client is still talking is not its will.
+    let mut s = Script::new();
+    s.c(connect(4, "watcher", 60)).b(connack(false, 0));
+    s.open(1, RoleSource::Handshake);
+    let mut will = wire::s(b"w/t");
+    will.extend(wire::s(b"bye"));
+    s.send(
+        1,
+        Direction::ToBroker,
+        connect_full(4, 0x06, 60, None, "pub", &will),
+    );
+    s.b(publish(0, false, false, b"w/t", None, b"bye"));
+    s.send(1, Direction::ToBroker, PINGREQ.to_vec());
+    s.close(1, CloseHow::Rst);
+    let t = s.run();
+    assert!(!t.will_of(1).unwrap().fired());
 }

@@ -262,6 +262,28 @@ pub fn write_tables(
         .collect()
 }
 
+/// What `mqscope export -o TARGET` does: a directory target (an existing directory, or a path
+/// written with a trailing `/`) gets every table in `dir_format`; a file target gets `table` in
+/// the format its extension names.
+pub fn export(
+    trace: &Trace,
+    target: &Path,
+    table: Table,
+    dir_format: Format,
+    filter: Option<&Filter>,
+) -> Result<Vec<ExportedFile>, ExportError> {
+    let text = target.as_os_str().to_string_lossy();
+    if target.is_dir() || text.ends_with('/') || text.ends_with(std::path::MAIN_SEPARATOR) {
+        return write_tables(trace, target, dir_format, filter);
+    }
+    let rows = write_table(trace, table, target, filter)?;
+    Ok(vec![ExportedFile {
+        table,
+        path: target.to_path_buf(),
+        rows,
+    }])
+}
+
 fn write_selected(
     trace: &Trace,
     table: Table,

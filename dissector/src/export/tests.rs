@@ -423,3 +423,54 @@ fn an_empty_trace_exports_empty_tables_with_their_columns() {
         );
     }
 }
+
+#[test]
+fn export_writes_one_table_to_a_file_and_every_table_to_a_directory() {
+    let trace = sample_trace();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.csv");
+    let one = export(&trace, &file, Table::Topics, Format::Parquet, None).unwrap();
+    assert_eq!(
+        one,
+        [ExportedFile {
+            table: Table::Topics,
+            path: file.clone(),
+            rows: 3
+        }]
+    );
+    let slash = format!("{}/all/", dir.path().display());
+    let all = export(
+        &trace,
+        Path::new(&slash),
+        Table::Topics,
+        Format::JsonLines,
+        None,
+    )
+    .unwrap();
+    let names: Vec<_> = all
+        .iter()
+        .map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "packets.jsonl",
+            "connections.jsonl",
+            "transactions.jsonl",
+            "anomalies.jsonl",
+            "deliveries.jsonl",
+            "topics.jsonl"
+        ]
+    );
+    // An existing directory without the trailing slash is a directory target too.
+    let again = export(
+        &trace,
+        &dir.path().join("all"),
+        Table::Packets,
+        Format::Csv,
+        None,
+    )
+    .unwrap();
+    assert_eq!(again.len(), 6);
+    assert!(again.iter().all(|f| f.path.extension().unwrap() == "csv"));
+}

@@ -456,6 +456,10 @@ impl Analyzer {
         if let Some(st) = self.conns.get_mut(&g.stream) {
             // Until a packet decodes cleanly again, garbage and its consequences are one finding.
             st.after_gap[dir_index(g.dir)] = true;
+            if !st.client_spoke {
+                // The connection's start is lost: what follows is judged as mid-stream.
+                st.start_lost = true;
+            }
             st.not_mqtt_reported[dir_index(g.dir)] = g.resync_skipped > 0;
         }
     }
@@ -955,6 +959,7 @@ impl Analyzer {
                     Ok((d, v, m)) => (d, *v, *m),
                     Err(e) => {
                         self.cur.marks.set(PacketMarks::DECODE_ERROR);
+                        self.undecodable_packet_seen(stream, p.dir, ptype);
                         self.decode_failed(stream, p.dir, *e);
                         return;
                     }
@@ -1376,6 +1381,19 @@ impl Analyzer {
         }
     }
 
+    /// A packet that did not decode still says what it is: an undecodable CONNECT is the
+    /// connection's CONNECT (what follows must not be reported as "CONNACK without CONNECT").
+    fn undecodable_packet_seen(&mut self, stream: u32, dir: Direction, ptype: PacketType) {
+        if let Some(st) = self.conns.get_mut(&stream) {
+            if dir == Direction::ToBroker {
+                st.client_spoke = true;
+                if ptype == PacketType::Connect {
+                    st.connect_seen = true;
+                }
+            }
+        }
+    }
+
     /// First packet, second CONNECT, packets before CONNACK.
     fn order_checks(&mut self, stream: u32, dir: Direction, ptype: PacketType) {
         let Some(st) = self.conns.get_mut(&stream) else {
@@ -1385,9 +1403,10 @@ impl Analyzer {
         if dir == Direction::ToBroker {
             st.client_spoke = true;
         }
-        let (connect_seen, connack_seen, roles) = (st.connect_seen, st.connack_seen, st.roles_from);
+        let (connect_seen, connack_seen) = (st.connect_seen, st.connack_seen);
+        let start_seen = st.start_seen();
         if first_client && ptype != PacketType::Connect && !connect_seen {
-            if roles == RoleSource::Handshake {
+            if start_seen {
                 self.packet_anomaly(
                     stream,
                     AnomalyCode::FirstNotConnect,
@@ -1637,8 +1656,7 @@ impl Analyzer {
             None => {
                 let connect_seen = self.conns.get(&stream).is_some_and(|s| s.connect_seen);
                 if !connect_seen {
-                    let roles = self.conns.get(&stream).map(|s| s.roles_from);
-                    if roles == Some(RoleSource::Handshake) {
+                    if self.conns.get(&stream).is_some_and(ConnState::start_seen) {
                         self.packet_anomaly(
                             stream,
                             AnomalyCode::ConnAckWithoutConnect,

@@ -123,6 +123,8 @@ pub(crate) struct ConnState {
     /// PUBLISHes to other clients that look like this connection's will, seen since its last
     /// packet (they become the will's copies if the connection then ends without DISCONNECT).
     pub will_copies: Vec<crate::model::DeliveryCopy>,
+    /// A gap swallowed bytes before the client's first packet.
+    pub start_lost: bool,
     /// The connection ended.
     pub closed: bool,
 }
@@ -163,6 +165,7 @@ impl ConnState {
             persistent_request: false,
             will: None,
             will_copies: Vec::new(),
+            start_lost: false,
             closed: false,
         }
     }
@@ -170,6 +173,12 @@ impl ConnState {
     /// The keep alive in force: the broker's Server Keep Alive wins (MQTT 5.0 §3.2.2.3.14).
     pub fn effective_keep_alive(&self) -> Option<u16> {
         self.server_keep_alive.or(self.keep_alive)
+    }
+
+    /// True when the connection's start is in the capture: a TCP handshake was seen and no gap
+    /// hid the first client bytes. Only then is a missing CONNECT a protocol error.
+    pub fn start_seen(&self) -> bool {
+        self.roles_from == RoleSource::Handshake && !self.start_lost
     }
 
     /// Frees the tables of a closed connection.

@@ -635,3 +635,27 @@ fn will_published_before_the_close_event_still_counts() {
     let t = s.run();
     assert!(!t.will_of(1).unwrap().fired());
 }
+
+#[test]
+fn gap_over_the_connect_makes_the_connection_mid_stream_not_wrong() {
+    let t = Script::new()
+        .gap(Direction::ToBroker, 16, 0)
+        .b(connack(false, 0))
+        .c(subscribe(1, &[("a", 0)], false))
+        .run();
+    let codes: Vec<_> = t.anomalies.iter().map(|a| a.code).collect();
+    assert_eq!(codes, [AnomalyCode::TcpGap, AnomalyCode::MidStream]);
+}
+
+#[test]
+fn undecodable_connect_still_counts_as_the_connect() {
+    // CONNECT whose protocol name length (0x00ff) runs past the body.
+    let t = Script::new()
+        .c(pkt(0x10, &[0x00, 0xff, b'M']))
+        .b(connack(false, 0))
+        .c(PINGREQ)
+        .b(PINGRESP)
+        .run();
+    let codes: Vec<_> = t.anomalies.iter().map(|a| a.code).collect();
+    assert_eq!(codes, [AnomalyCode::Malformed]);
+}

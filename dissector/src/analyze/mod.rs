@@ -456,9 +456,11 @@ impl Analyzer {
         if let Some(st) = self.conns.get_mut(&g.stream) {
             // Until a packet decodes cleanly again, garbage and its consequences are one finding.
             st.after_gap[dir_index(g.dir)] = true;
-            if !st.client_spoke {
+            if !st.client_spoke && g.dir == Direction::ToBroker {
                 // The connection's start is lost: what follows is judged as mid-stream.
                 st.start_lost = true;
+                // A CONNACK seen before this gap was reported no CONNECT was hidden by it.
+                st.connack_without_connect = None;
             }
             st.not_mqtt_reported[dir_index(g.dir)] = g.resync_skipped > 0;
         }
@@ -512,6 +514,7 @@ impl Analyzer {
         let keep_alive = st.effective_keep_alive();
         let last_client = st.last_client_ts;
         let ka_reported = st.keepalive_lapse_reported;
+        let pending_connack = st.connack_without_connect.take();
         let will_key = st.will;
         let will_copies = std::mem::take(&mut st.will_copies);
         let idx_u32 = st.idx;
@@ -525,6 +528,9 @@ impl Analyzer {
         // A closed connection keeps only its flags: long live captures see many connections.
         st.release_memory();
 
+        if let Some(p) = pending_connack {
+            self.report_connack_without_connect(stream, p);
+        }
         // Keep alive: the broker drops a client silent for 1.5 × keep alive (§3.1.2.10).
         let mut lapsed = false;
         if let (Some(ka), Some(last)) = (keep_alive, last_client)
@@ -1394,6 +1400,23 @@ impl Analyzer {
         }
     }
 
+    fn report_connack_without_connect(
+        &mut self,
+        stream: u32,
+        (packet, frame, ts): (u64, u64, Timestamp),
+    ) {
+        self.anomaly(
+            AnomalyCode::ConnAckWithoutConnect,
+            Some(stream),
+            Some(Direction::ToClient),
+            Some(packet),
+            frame,
+            ts,
+            None,
+            "CONNACK with no CONNECT on this connection".into(),
+        );
+    }
+
     /// First packet, second CONNECT, packets before CONNACK.
     fn order_checks(&mut self, stream: u32, dir: Direction, ptype: PacketType) {
         let Some(st) = self.conns.get_mut(&stream) else {
@@ -1403,6 +1426,17 @@ impl Analyzer {
         if dir == Direction::ToBroker {
             st.client_spoke = true;
         }
+        let pending = if dir == Direction::ToBroker {
+            st.connack_without_connect.take()
+        } else {
+            None
+        };
+        if let Some(p) = pending {
+            self.report_connack_without_connect(stream, p);
+        }
+        let Some(st) = self.conns.get_mut(&stream) else {
+            return;
+        };
         let (connect_seen, connack_seen) = (st.connect_seen, st.connack_seen);
         let start_seen = st.start_seen();
         if first_client && ptype != PacketType::Connect && !connect_seen {
@@ -1656,13 +1690,13 @@ impl Analyzer {
             None => {
                 let connect_seen = self.conns.get(&stream).is_some_and(|s| s.connect_seen);
                 if !connect_seen {
-                    if self.conns.get(&stream).is_some_and(ConnState::start_seen) {
-                        self.packet_anomaly(
-                            stream,
-                            AnomalyCode::ConnAckWithoutConnect,
-                            None,
-                            "CONNACK with no CONNECT on this connection".into(),
-                        );
+                    let (idx, frame, ts) = (self.cur_index, self.cur.frame, self.cur.ts);
+                    if let Some(st) = self.conns.get_mut(&stream)
+                        && st.start_seen()
+                    {
+                        // Judged when the client's side shows whether a gap hid its CONNECT
+                        // (the capture layer reports a gap only when later bytes arrive).
+                        st.connack_without_connect = Some((idx, frame, ts));
                     } else {
                         self.mid_stream(stream);
                     }

@@ -123,6 +123,9 @@ pub(crate) struct ConnState {
     /// PUBLISHes to other clients that look like this connection's will, seen since its last
     /// packet (they become the will's copies if the connection then ends without DISCONNECT).
     pub will_copies: Vec<crate::model::DeliveryCopy>,
+    /// A CONNACK arrived with no CONNECT: (packet, frame, time), reported unless a gap turns
+    /// out to have hidden the CONNECT.
+    pub connack_without_connect: Option<(u64, u64, Timestamp)>,
     /// A gap swallowed bytes before the client's first packet.
     pub start_lost: bool,
     /// The connection ended.
@@ -166,6 +169,7 @@ impl ConnState {
             will: None,
             will_copies: Vec::new(),
             start_lost: false,
+            connack_without_connect: None,
             closed: false,
         }
     }

@@ -659,3 +659,16 @@ fn undecodable_connect_still_counts_as_the_connect() {
     let codes: Vec<_> = t.anomalies.iter().map(|a| a.code).collect();
     assert_eq!(codes, [AnomalyCode::Malformed]);
 }
+
+#[test]
+fn connack_before_the_gap_report_that_hid_the_connect_is_not_an_error() {
+    // The capture layer reports the client-side gap only when the client's next bytes arrive,
+    // after the broker's CONNACK.
+    let t = Script::new()
+        .b(connack(false, 0))
+        .gap(Direction::ToBroker, 16, 0)
+        .c(subscribe(1, &[("a", 0)], false))
+        .run();
+    let codes: Vec<_> = t.anomalies.iter().map(|a| a.code).collect();
+    assert_eq!(codes, [AnomalyCode::TcpGap, AnomalyCode::MidStream]);
+}

@@ -281,7 +281,7 @@ pub fn suggest(name: &str) -> Option<&'static str> {
 }
 
 /// Levenshtein distance over bytes, two rows of memory.
-fn edit_distance(a: &str, b: &str) -> usize {
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];

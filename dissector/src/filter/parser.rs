@@ -17,8 +17,9 @@ use std::net::IpAddr;
 use regex::{Regex, RegexBuilder};
 
 use super::FilterError;
-use super::fields::{Field, FieldKind, NamedValue, suggest};
+use super::fields::{Field, FieldKind, NamedValue, edit_distance, suggest};
 use super::lexer::{CmpOp, Token, TokenKind};
+use crate::model::AnomalyCode;
 
 /// Nesting deeper than this is refused, so no input can exhaust the stack.
 const MAX_DEPTH: usize = 128;
@@ -473,9 +474,10 @@ fn literal(field: Field, token: &Token<'_>) -> Result<Literal, FilterError> {
                     ))
                 } else {
                     err(format!(
-                        "{} needs a number or one of {}, not \"{text}\"",
+                        "{} needs a number or one of {}, not \"{text}\"{}",
                         info.name,
-                        names.join(", ")
+                        names.join(", "),
+                        hint(closest(text, names.iter().copied()))
                     ))
                 }
             }),
@@ -498,10 +500,21 @@ fn literal(field: Field, token: &Token<'_>) -> Result<Literal, FilterError> {
             if !info.names.is_empty() {
                 let names = info.names.iter().map(|(n, _)| *n).collect::<Vec<_>>();
                 return Err(err(format!(
-                    "{} is one of {}, not \"{text}\"",
+                    "{} is one of {}, not \"{text}\"{}",
                     info.name,
-                    names.join(", ")
+                    names.join(", "),
+                    hint(closest(text, names.iter().copied()))
                 )));
+            }
+            if field == Field::Anomaly {
+                // Codes are a closed catalogue: a typo would silently match nothing.
+                return match AnomalyCode::from_code(text) {
+                    Some(code) => Ok(Literal::Str(code.code().into())),
+                    None => Err(err(format!(
+                        "unknown anomaly code \"{text}\"{}",
+                        hint(closest(text, AnomalyCode::ALL.iter().map(|c| c.code())))
+                    ))),
+                };
             }
             if let TokenKind::Word(word) = token.kind
                 && Field::from_name(word).is_some()
@@ -519,6 +532,21 @@ fn literal(field: Field, token: &Token<'_>) -> Result<Literal, FilterError> {
             ))
         }),
     }
+}
+
+/// The candidate closest to `text` (case-insensitive), when it is close enough to be a typo.
+fn closest<'n>(text: &str, candidates: impl Iterator<Item = &'n str>) -> Option<&'n str> {
+    let lower = text.to_ascii_lowercase();
+    candidates
+        .map(|c| (c, edit_distance(&lower, &c.to_ascii_lowercase())))
+        .filter(|&(_, d)| d <= (text.len() / 3).max(2))
+        .min_by_key(|&(_, d)| d)
+        .map(|(c, _)| c)
+}
+
+/// " (did you mean X?)" or nothing.
+fn hint(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(String::new, |s| format!(" (did you mean {s}?)"))
 }
 
 /// Decimal, or hexadecimal with `0x`, as Wireshark accepts.

@@ -297,6 +297,39 @@ fn syntax_errors_point_at_the_right_byte() {
 }
 
 #[test]
+fn misspelt_value_names_and_anomaly_codes_get_a_suggestion() {
+    let e = error("mqtt.msgtype == PUBLSH");
+    assert!(
+        e.message.ends_with("(did you mean PUBLISH?)"),
+        "{}",
+        e.message
+    );
+    let e = error("mqscope.dir == to_brokr");
+    assert!(
+        e.message.ends_with("(did you mean to_broker?)"),
+        "{}",
+        e.message
+    );
+    let e = error("mqscope.anomaly == MQ-QOS4");
+    assert_eq!(e.offset, 19);
+    assert!(e.message.contains("unknown anomaly code"), "{}", e.message);
+    assert!(e.message.contains("did you mean MQ-QOS3?"), "{}", e.message);
+    assert!(
+        !error("mqtt.msgtype == 99zz")
+            .message
+            .contains("did you mean")
+    );
+}
+
+#[test]
+fn anomaly_codes_compare_in_any_case() {
+    let mut packet = subscribe();
+    packet.anomalies = vec!["MQ-QOS3"];
+    check("mqscope.anomaly == mq-qos3", &packet, true);
+    check("mqscope.anomaly in {MQ-TCP-GAP mq-qos3}", &packet, true);
+}
+
+#[test]
 fn regex_errors_fit_on_one_line() {
     let e = error("mqtt.topic matches \"a(\"");
     assert!(!e.message.contains('\n'), "{}", e.message);
@@ -349,6 +382,41 @@ proptest::proptest! {
         if let Ok(filter) = Filter::parse(&text) {
             let _ = filter.matches(&publish());
             let _ = filter.matches(&subscribe());
+        }
+    }
+}
+
+/// Atomic tests for the algebra property below; each evaluates on the sample packets.
+const ATOMS: &[&str] = &[
+    "mqtt.qos == 1",
+    "mqtt.qos",
+    "tcp.port != 1883",
+    "tcp.port in {1..1000 40000}",
+    "ip.addr == 10.0.0.0/8",
+    "mqtt.topic contains \"a/\"",
+    "mqtt.topic matches \"^sensors\"",
+    "mqscope.anomaly",
+    "mqscope.incomplete",
+    "mqscope.latency > 10",
+    "mqscope.dir == to_client",
+    "mqtt.retain == 0",
+];
+
+proptest::proptest! {
+    /// The combinators mean what they say and `&&` binds tighter than `||`, for any atoms:
+    /// the parsed compound agrees with the compound of the atoms' own results.
+    #[test]
+    fn compound_filters_agree_with_their_parts(a in 0..ATOMS.len(), b in 0..ATOMS.len(), c in 0..ATOMS.len()) {
+        let (a, b, c) = (ATOMS[a], ATOMS[b], ATOMS[c]);
+        for packet in [publish(), subscribe(), puback()] {
+            let eval = |text: &str| Filter::parse(text).unwrap().matches(&packet);
+            let (x, y, z) = (eval(a), eval(b), eval(c));
+            proptest::prop_assert_eq!(eval(&format!("{a} && {b}")), x && y);
+            proptest::prop_assert_eq!(eval(&format!("{a} or {b}")), x || y);
+            proptest::prop_assert_eq!(eval(&format!("!({a})")), !x);
+            proptest::prop_assert_eq!(eval(&format!("not ({a}) and {b}")), !x && y);
+            proptest::prop_assert_eq!(eval(&format!("{a} || {b} && {c}")), x || (y && z));
+            proptest::prop_assert_eq!(eval(&format!("({a} || {b}) && {c}")), (x || y) && z);
         }
     }
 }

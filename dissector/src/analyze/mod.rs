@@ -273,6 +273,26 @@ impl Analyzer {
         for stream in open {
             self.close_connection(stream, end_ts, frame, CloseHow::CaptureEnd);
         }
+        // Packets that arrived on a connection after its close started transactions that can
+        // no longer finish: they end with the connection's end.
+        for (conn, handles) in self.conns.take_all_unfinished() {
+            let (closed_by, closed_ts) = self.trace.connections.get(conn as usize).map_or(
+                (ClosedBy::CaptureEnd, end_ts),
+                |c| {
+                    (
+                        c.closed_by.unwrap_or(ClosedBy::CaptureEnd),
+                        c.closed_ts.unwrap_or(end_ts),
+                    )
+                },
+            );
+            self.end_transactions(
+                conn,
+                handles,
+                TxState::IncompleteAtClose,
+                closed_by,
+                closed_ts,
+            );
+        }
         // Streaming mode: the slab holds nothing after every connection closed; flush anyway.
         for slot in std::mem::take(&mut self.slab).into_iter().flatten() {
             if slot.state != TxState::Complete {
@@ -307,11 +327,27 @@ impl Analyzer {
         offset: Option<u32>,
         message: String,
     ) -> Option<usize> {
+        let conn = stream.and_then(|s| self.conns.get(&s)).map(|c| c.idx);
+        self.anomaly_on(code, conn, dir, packet, frame, ts, offset, message)
+    }
+
+    /// [`Analyzer::anomaly`] with the connection given by its index.
+    #[allow(clippy::too_many_arguments)]
+    fn anomaly_on(
+        &mut self,
+        code: AnomalyCode,
+        conn: Option<u32>,
+        dir: Option<Direction>,
+        packet: Option<u64>,
+        frame: u64,
+        ts: Timestamp,
+        offset: Option<u32>,
+        message: String,
+    ) -> Option<usize> {
         if self.trace.anomalies.len() >= self.config.max_anomalies {
             self.trace.totals.anomalies_dropped += 1;
             return None;
         }
-        let conn = stream.and_then(|s| self.conns.get(&s)).map(|c| c.idx);
         let idx = self.trace.push_anomaly(Anomaly {
             code,
             severity: code.severity(),
@@ -518,13 +554,7 @@ impl Analyzer {
         let will_key = st.will;
         let will_copies = std::mem::take(&mut st.will_copies);
         let idx_u32 = st.idx;
-        let mut handles: Vec<TxHandle> = st.inflight.drain().map(|(_, f)| f.tx).collect();
-        st.flight_count = [0; 2];
-        st.qos_inflight = [0; 2];
-        handles.extend(st.pings.drain(..));
-        handles.extend(st.connect_tx.take());
-        handles.extend(st.auth_tx.take());
-        handles.append(&mut st.orphans);
+        let handles = st.take_unfinished();
         // A closed connection keeps only its flags: long live captures see many connections.
         st.release_memory();
 
@@ -631,8 +661,32 @@ impl Analyzer {
         } else {
             TxState::IncompleteAtClose
         };
-        handles.sort_unstable_by_key(|h| h.order());
-        for h in handles {
+        self.end_transactions(idx_u32, handles, state, closed_by, ts);
+    }
+
+    /// Ends the unfinished transactions of a connection that ended (`closed_by` at `ts`), in
+    /// the order of their first packets; an unanswered PINGREQ is also an anomaly.
+    fn end_transactions(
+        &mut self,
+        conn: u32,
+        handles: Vec<TxHandle>,
+        state: TxState,
+        closed_by: ClosedBy,
+        ts: Timestamp,
+    ) {
+        let mut ordered: Vec<(u64, TxHandle)> = handles
+            .into_iter()
+            .map(|h| {
+                (
+                    self.tx_mut(h)
+                        .and_then(|t| t.steps.first())
+                        .map_or(u64::MAX, |s| s.packet),
+                    h,
+                )
+            })
+            .collect();
+        ordered.sort_unstable_by_key(|&(first, _)| first);
+        for (_, h) in ordered {
             let info = self.tx_mut(h).map(|t| {
                 (
                     t.kind,
@@ -641,9 +695,9 @@ impl Analyzer {
                 )
             });
             if let Some((TxKind::Ping, TxState::InFlight, Some((f, t, p)))) = info {
-                self.anomaly(
+                self.anomaly_on(
                     AnomalyCode::PingWithoutResponse,
-                    Some(stream),
+                    Some(conn),
                     Some(Direction::ToBroker),
                     Some(p),
                     f,

@@ -16,15 +16,6 @@ pub(crate) enum TxHandle {
     Slab(usize),
 }
 
-impl TxHandle {
-    /// Sort key: creation order within each storage.
-    pub fn order(self) -> usize {
-        match self {
-            TxHandle::Kept(i) | TxHandle::Slab(i) => i,
-        }
-    }
-}
-
 /// A packet-id flow in flight: a QoS 1/2 PUBLISH or a SUBSCRIBE/UNSUBSCRIBE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Flight {
@@ -185,6 +176,18 @@ impl ConnState {
         self.roles_from == RoleSource::Handshake && !self.start_lost
     }
 
+    /// Takes every unfinished transaction out of the tables.
+    pub fn take_unfinished(&mut self) -> Vec<TxHandle> {
+        let mut handles: Vec<TxHandle> = self.inflight.drain().map(|(_, f)| f.tx).collect();
+        self.flight_count = [0; 2];
+        self.qos_inflight = [0; 2];
+        handles.extend(self.pings.drain(..));
+        handles.extend(self.connect_tx.take());
+        handles.extend(self.auth_tx.take());
+        handles.append(&mut self.orphans);
+        handles
+    }
+
     /// Frees the tables of a closed connection.
     pub fn release_memory(&mut self) {
         self.inflight = FxHashMap::default();
@@ -271,6 +274,15 @@ impl Conns {
         self.states.push(state);
         self.by_stream.insert(stream, self.states.len() - 1);
         self.last.set(None);
+    }
+
+    /// Takes the unfinished transactions of every connection (by connection index).
+    pub fn take_all_unfinished(&mut self) -> Vec<(u32, Vec<TxHandle>)> {
+        self.states
+            .iter_mut()
+            .map(|st| (st.idx, st.take_unfinished()))
+            .filter(|(_, h)| !h.is_empty())
+            .collect()
     }
 
     /// Streams whose current connection is still open.

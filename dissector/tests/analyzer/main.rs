@@ -3,6 +3,7 @@
 mod anomalies;
 mod docs;
 mod flows;
+mod robust;
 mod script;
 mod stats;
 mod wire;

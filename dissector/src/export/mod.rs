@@ -28,7 +28,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{CsvWriter, DataFrame, ParquetWriter, PolarsError, SerWriter};
+use polars::prelude::{CsvWriter, DataFrame, Field, ParquetWriter, PolarsError, Schema, SerWriter};
 
 use crate::filter::Filter;
 use crate::model::Trace;
@@ -291,33 +291,112 @@ fn write_selected(
     format: Format,
     sel: &Selection,
 ) -> Result<usize, ExportError> {
-    let polars_error = |source| ExportError::Polars {
-        path: path.to_path_buf(),
-        source,
-    };
+    write_in_batches(trace, table, path, format, sel, BATCH_ROWS)
+}
+
+/// [`write_selected`] with a chosen batch size (tests use small ones).
+fn write_in_batches(
+    trace: &Trace,
+    table: Table,
+    path: &Path,
+    format: Format,
+    sel: &Selection,
+    batch_rows: usize,
+) -> Result<usize, ExportError> {
+    let schema = polars_schema(table);
+    let other = std::io::Error::other;
     match format {
         Format::JsonLines => write_atomically(path, |out| write_jsonl(trace, table, sel, out)),
-        Format::Csv => {
-            let mut frame = build_frame(trace, table, sel).map_err(polars_error)?;
-            let rows = frame.height();
-            write_atomically(path, |out| {
-                CsvWriter::new(out)
-                    .include_header(true)
-                    .finish(&mut frame)
-                    .map_err(std::io::Error::other)?;
-                Ok(rows)
-            })
+        Format::Csv => write_atomically(path, |out| {
+            let mut writer = CsvWriter::new(out)
+                .include_header(true)
+                .batched(&schema)
+                .map_err(other)?;
+            let rows = write_batches(trace, table, sel, batch_rows, &mut |frame| {
+                writer.write_batch(&frame).map_err(other)
+            })?;
+            writer.finish().map_err(other)?;
+            Ok(rows)
+        }),
+        Format::Parquet => write_atomically(path, |out| {
+            let mut writer = ParquetWriter::new(out).batched(&schema).map_err(other)?;
+            let rows = write_batches(trace, table, sel, batch_rows, &mut |frame| {
+                writer.write_batch(&frame).map_err(other)
+            })?;
+            writer.finish().map_err(other)?;
+            Ok(rows)
+        }),
+    }
+}
+
+/// Rows per batch written to CSV and Parquet: memory stays bounded (about 300 bytes a packet row
+/// while it is collected, so ~80 MB) whatever the capture's size, and each Parquet row group is
+/// large enough to compress and scan well.
+const BATCH_ROWS: usize = 256 * 1024;
+
+/// The polars schema of a table, from its column specs.
+fn polars_schema(table: Table) -> Schema {
+    table
+        .schema()
+        .iter()
+        .map(|c| Field::new(c.name.into(), c.ty.dtype()))
+        .collect()
+}
+
+/// Produces the table's rows and hands them to `sink` as frames of at most `batch_rows` rows
+/// (one empty frame for an empty table, so the writer still learns the columns); returns the
+/// number of rows.
+fn write_batches(
+    trace: &Trace,
+    table: Table,
+    sel: &Selection,
+    batch_rows: usize,
+    sink: &mut dyn FnMut(DataFrame) -> std::io::Result<()>,
+) -> std::io::Result<usize> {
+    macro_rules! batches {
+        ($builder:ty, $rows:expr) => {{
+            let mut builder = <$builder>::default();
+            let mut pending = 0usize;
+            let mut total = 0usize;
+            $rows(&mut |row| {
+                builder.push(row);
+                pending += 1;
+                if pending >= batch_rows {
+                    let frame = std::mem::take(&mut builder)
+                        .finish()
+                        .map_err(std::io::Error::other)?;
+                    sink(frame)?;
+                    total += pending;
+                    pending = 0;
+                }
+                Ok(())
+            })?;
+            if pending > 0 || total == 0 {
+                sink(builder.finish().map_err(std::io::Error::other)?)?;
+            }
+            Ok(total + pending)
+        }};
+    }
+    let ends = Endpoints::new(trace);
+    match table {
+        Table::Packets => batches!(tables::PacketBuilder, |f| tables::packet_rows(
+            trace, sel, &ends, f
+        )),
+        Table::Connections => {
+            batches!(tables::ConnectionBuilder, |f| tables::connection_rows(
+                trace, sel, &ends, f
+            ))
         }
-        Format::Parquet => {
-            let mut frame = build_frame(trace, table, sel).map_err(polars_error)?;
-            let rows = frame.height();
-            write_atomically(path, |out| {
-                ParquetWriter::new(out)
-                    .finish(&mut frame)
-                    .map_err(std::io::Error::other)?;
-                Ok(rows)
-            })
-        }
+        Table::Transactions => batches!(tables::TransactionBuilder, |f| tables::transaction_rows(
+            trace, sel, f
+        )),
+        Table::Anomalies => batches!(tables::AnomalyBuilder, |f| tables::anomaly_rows(
+            trace, sel, f
+        )),
+        Table::Deliveries => batches!(tables::DeliveryBuilder, |f| tables::delivery_rows(
+            trace, sel, f
+        )),
+        Table::Topics => batches!(tables::TopicBuilder, |f| tables::topic_rows(trace, sel, f)),
     }
 }
 

@@ -474,3 +474,31 @@ fn export_writes_one_table_to_a_file_and_every_table_to_a_directory() {
     assert_eq!(again.len(), 6);
     assert!(again.iter().all(|f| f.path.extension().unwrap() == "csv"));
 }
+
+#[test]
+fn tables_larger_than_a_batch_are_written_in_several_batches_with_the_same_content() {
+    let trace = sample_trace();
+    let sel = Selection::new(&trace, None);
+    let mut sizes = Vec::new();
+    let rows = write_batches(&trace, Table::Packets, &sel, 2, &mut |frame| {
+        sizes.push(frame.height());
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!((rows, sizes), (9, vec![2, 2, 2, 2, 1]));
+
+    let whole = table_frame(&trace, Table::Packets, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let parquet = dir.path().join("p.parquet");
+    write_in_batches(&trace, Table::Packets, &parquet, Format::Parquet, &sel, 2).unwrap();
+    let back = ParquetReader::new(File::open(&parquet).unwrap())
+        .finish()
+        .unwrap();
+    assert!(back.equals_missing(&whole), "{back}\n{whole}");
+
+    let csv = dir.path().join("p.csv");
+    write_in_batches(&trace, Table::Packets, &csv, Format::Csv, &sel, 4).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 10, "one header line and nine rows");
+    assert_eq!(text.lines().filter(|l| l.starts_with("frame,")).count(), 1);
+}

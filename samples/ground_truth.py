@@ -281,6 +281,28 @@ SAMPLES = {
         "facts": {"segments": {"CONNECT": [1, 19], "PUBLISH id=1": [1, 1, 1, 525], "PINGREQ": [1, 1]}},
         "tshark_may_lose_sync": True,
     },
+    "tls": {
+        "description": (
+            "MQTT 3.1.1 over TLS (mosquitto listener with a throwaway CA and a certificate for "
+            "mqscope.test). Raw client `tls13` connects with TLS 1.3, then `tls12` with TLS 1.2, "
+            "both with SNI mqscope.test; each sends CONNECT, a QoS 1 PUBLISH to tls/x (PUBACK) and "
+            "DISCONNECT, then closes TLS (close_notify). The session keys are in tls.keylog "
+            "(SSLKEYLOGFILE format), so tshark can decrypt with -o tls.keylog_file:tls.keylog."),
+        "streams": [
+            stream(0, "tls13", 4, c(CONNECT=1, PUBLISH=1, DISCONNECT=1), c(CONNACK=1, PUBACK=1),
+                   ended_by="disconnect", closed_by="client", transport="tls",
+                   note="TLS 1.3, SNI mqscope.test"),
+            stream(1, "tls12", 4, c(CONNECT=1, PUBLISH=1, DISCONNECT=1), c(CONNACK=1, PUBACK=1),
+                   ended_by="disconnect", closed_by="client", transport="tls",
+                   note="TLS 1.2, SNI mqscope.test"),
+        ],
+        "incomplete_flows": [],
+        "facts": {
+            "sni": "mqscope.test",
+            "tls_versions": {"0": 772, "1": 771},
+            "keylog": "tls.keylog",
+        },
+    },
 }
 
 
@@ -292,7 +314,7 @@ def totals(sample):
     return {name: out[name] for name in TYPE_NAMES if out[name]}
 
 
-def write(name, port, ws_port):
+def write(name, port, ws_port, tls=False):
     sample = SAMPLES[name]
     mqtt_port = ws_port or port
     doc = {
@@ -374,9 +396,12 @@ def frame_packets(chunks):
     return packets
 
 
-def tshark_mqtt_rows(pcap, port):
-    """(frame, stream, dir, type) per MQTT PDU as tshark's MQTT dissector decodes it."""
-    out = _tshark(["-r", str(pcap), "-d", f"tcp.port=={port},mqtt", "-Y", "mqtt", "-T", "fields",
+def tshark_mqtt_rows(pcap, port, keylog=None):
+    """(frame, stream, dir, type) per MQTT PDU as tshark's MQTT dissector decodes it (inside TLS
+    when a key log is given)."""
+    decode = (["-o", f"tls.keylog_file:{keylog}", "-d", f"tcp.port=={port},tls",
+               "-d", f"tls.port=={port},mqtt"] if keylog else ["-d", f"tcp.port=={port},mqtt"])
+    out = _tshark(["-r", str(pcap), *decode, "-Y", "mqtt", "-T", "fields",
                    "-E", "separator=/t", "-E", "aggregator=,", "-e", "frame.number",
                    "-e", "tcp.stream", "-e", "tcp.dstport", "-e", "mqtt.msgtype"])
     rows = []
@@ -392,7 +417,12 @@ def verify(doc):
     """Checks a capture against its ground truth; returns (problems, tshark_wrong_frames)."""
     pcap = HERE / doc["capture"]
     websocket = doc["websocket_port"] is not None
-    oracle = frame_packets(payload_chunks(pcap, doc["mqtt_port"], websocket))
+    if doc.get("tls_keylog"):
+        # Encrypted: the only view of the MQTT is tshark's, decrypting with the key log.
+        rows = tshark_mqtt_rows(pcap, doc["mqtt_port"], HERE / doc["tls_keylog"])
+        oracle = [{"frame": f, "stream": s, "dir": d, "type": t} for f, s, d, t in rows]
+    else:
+        oracle = frame_packets(payload_chunks(pcap, doc["mqtt_port"], websocket))
     seen = collections.defaultdict(collections.Counter)
     for p in oracle:
         seen[(p["stream"], p["dir"])][p["type"]] += 1
@@ -405,7 +435,7 @@ def verify(doc):
     for key, got in seen.items():
         problems.append(f"unexpected MQTT in stream {key[0]} {key[1]}: {dict(got)}")
     wrong = []
-    if not websocket:
+    if not websocket and not doc.get("tls_keylog"):
         truth = [(p["frame"], p["stream"], p["dir"], p["type"]) for p in oracle]
         decoded = tshark_mqtt_rows(pcap, doc["mqtt_port"])
         truth_frames = collections.defaultdict(list)
@@ -419,7 +449,7 @@ def verify(doc):
     return problems, wrong, len(oracle)
 
 
-def write(name, port, ws_port):
+def write(name, port, ws_port, tls=False):
     sample = SAMPLES[name]
     doc = {
         "name": name,
@@ -430,6 +460,8 @@ def write(name, port, ws_port):
         # The port MQTT (or the WebSocket carrying MQTT) is served on in this capture: tshark
         # needs `-d tcp.port==P,mqtt` (or `,http` for WebSocket) to look at it.
         "mqtt_port": ws_port or port,
+        # MQTT over TLS on mqtt_port; the session keys (SSLKEYLOGFILE format) are in this file.
+        "tls_keylog": f"{name}.keylog" if tls else None,
         "packet_counts": totals(sample),
         "streams": sample["streams"],
         "incomplete_flows": sample["incomplete_flows"],
@@ -445,7 +477,7 @@ def write(name, port, ws_port):
         sys.exit(1)
     doc["tshark"] = {
         # tshark 4.0 has no MQTT-over-WebSocket dissection (no "mqtt" entry in ws.protocol).
-        "decodes_mqtt": ws_port is None,
+        "decodes_mqtt": ws_port is None and not tls,
         # Frames where tshark's MQTT dissector disagrees with the byte-exact framing of the
         # reassembled stream (it loses sync when a fixed header is split across segments).
         "wrong_frames": wrong,
@@ -458,25 +490,29 @@ def write(name, port, ws_port):
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"{name}: {total} MQTT packets as scripted; tshark MQTT "
-          + ("blind (WebSocket)" if ws_port else f"wrong at frames {wrong}" if wrong else "agrees")
+          + ("blind (WebSocket)" if ws_port else "only with the key log (TLS)" if tls
+             else f"wrong at frames {wrong}" if wrong else "agrees")
           + f"; wrote {path.relative_to(HERE.parent)}")
 
 
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "write":
-        name, port, ws = sys.argv[2], None, None
+        name, port, ws, tls = sys.argv[2], None, None, False
         args = sys.argv[3:]
         while args:
+            if args[0] == "--tls":
+                tls, args = True, args[1:]
+                continue
             flag, value, args = args[0], int(args[1]), args[2:]
             if flag == "--port":
                 port = value
             elif flag == "--ws-port":
                 ws = value
-        write(name, port, ws)
+        write(name, port, ws, tls)
     elif len(sys.argv) == 3 and sys.argv[1] == "rewrite":
         # Re-checks a committed capture and rewrites its JSON, ports taken from the old JSON.
         old = json.loads((HERE / "expected" / f"{sys.argv[2]}.json").read_text())
-        write(sys.argv[2], old["broker_port"], old["websocket_port"])
+        write(sys.argv[2], old["broker_port"], old["websocket_port"], bool(old.get("tls_keylog")))
     elif len(sys.argv) == 2 and sys.argv[1] == "names":
         print("\n".join(SAMPLES))
     else:

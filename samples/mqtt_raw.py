@@ -19,6 +19,7 @@ import base64
 import os
 import signal
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -165,12 +166,16 @@ def disconnect(reason=None, properties=None):
 class Conn:
     """One client connection: plain TCP, or WebSocket (RFC 6455) when `ws` is true."""
 
-    def __init__(self, port, name, ws=False, nodelay=True):
+    def __init__(self, port, name, ws=False, nodelay=True, tls=None, server_name=None):
         self.name = name
         self.ws = ws
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         if nodelay:
             self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls is not None:
+            # The SNI is sent although we connect to an IP address: server_hostname sets it.
+            self.sock = tls.wrap_socket(self.sock, server_hostname=server_name)
+            log(f"{name}: TLS handshake done: {self.sock.version()}, SNI {server_name}")
         self.inbuf = b""  # MQTT bytes received but not yet parsed
         self.rawbuf = b""  # WebSocket: socket bytes not yet parsed as frames
         if ws:
@@ -323,6 +328,8 @@ class Conn:
         try:
             if self.ws:
                 self.sock.sendall(self.ws_frame(struct.pack("!H", 1000), opcode=0x8))
+            if isinstance(self.sock, ssl.SSLSocket):
+                self.sock = self.sock.unwrap()  # TLS close_notify, then the plain socket
             self.sock.shutdown(socket.SHUT_WR)
         except OSError as e:  # the broker may have closed first (e.g. right after DISCONNECT)
             log(f"{self.name}: peer had already closed ({e.strerror})")
@@ -504,6 +511,22 @@ def sc_redeliver(a):
     c.close()
 
 
+def sc_tls(a):
+    """MQTT 3.1.1 over TLS, once with TLS 1.3 and once with TLS 1.2, SNI "mqscope.test", the
+    session keys written to a key log (SSLKEYLOGFILE format) so tshark can decrypt."""
+    for name, version in (("tls13", ssl.TLSVersion.TLSv1_3), ("tls12", ssl.TLSVersion.TLSv1_2)):
+        context = ssl.create_default_context(cafile=a.cafile)
+        context.minimum_version = context.maximum_version = version
+        context.keylog_filename = a.keylog
+        c = Conn(a.port, name, tls=context, server_name="mqscope.test")
+        c.send(connect(name, level=4, keepalive=60), "CONNECT")
+        c.expect(CONNACK)
+        c.send(publish("tls/x", b"encrypted", qos=1, pid=1), "PUBLISH id=1 tls/x qos=1")
+        c.expect(PUBACK)
+        c.send(disconnect(), "DISCONNECT")
+        c.close()
+
+
 def sc_resume(a):
     """Reconnects to a persistent session (clean session 0) without subscribing again, takes the
     queued messages and acknowledges them."""
@@ -599,19 +622,22 @@ def sc_split(a):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("scenario", choices=["sub311", "pub5", "qos2-cut", "noack", "redeliver", "resume", "sleepy", "websocket", "split"])
+    ap.add_argument("scenario", choices=["sub311", "pub5", "qos2-cut", "noack", "redeliver", "resume", "tls", "sleepy", "websocket", "split"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--ready", help="file to create once subscribed")
     ap.add_argument("--client-id", default="sleepy")
     ap.add_argument("--level", type=int, default=4)
     ap.add_argument("--keepalive", type=int, default=1)
+    ap.add_argument("--cafile", help="CA certificate (tls)")
+    ap.add_argument("--keylog", help="TLS key log file to append to (tls)")
     a = ap.parse_args()
     signal.alarm(60)  # a recording step never hangs the script
     {
         "sub311": sc_sub311, "pub5": sc_pub5, "qos2-cut": sc_qos2_cut, "noack": sc_noack,
         "redeliver": sc_redeliver,
-        "resume": sc_resume,        "sleepy": sc_sleepy, "websocket": sc_websocket, "split": sc_split,
+        "resume": sc_resume,
+        "tls": sc_tls,        "sleepy": sc_sleepy, "websocket": sc_websocket, "split": sc_split,
     }[a.scenario](a)
 
 

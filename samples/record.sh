@@ -264,6 +264,25 @@ rec_websocket() {
     finish $name --port "$PORT" --ws-port "$WS_PORT"
 }
 
+rec_tls() {
+    local name=tls
+    # A throwaway CA and a server certificate for mqscope.test (EC keys: small handshakes).
+    local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req -x509 "${ec[@]}" -keyout "$WORK/ca.key" -out "$WORK/ca.crt" -days 2 \
+        -subj "/CN=mqscope sample CA" 2>/dev/null
+    openssl req "${ec[@]}" -keyout "$WORK/server.key" -out "$WORK/server.csr" \
+        -subj "/CN=mqscope.test" 2>/dev/null
+    printf 'subjectAltName=DNS:mqscope.test\n' >"$WORK/san.ext"
+    openssl x509 -req -in "$WORK/server.csr" -CA "$WORK/ca.crt" -CAkey "$WORK/ca.key" \
+        -CAcreateserial -out "$WORK/server.crt" -days 2 -extfile "$WORK/san.ext" 2>/dev/null
+    chmod 644 "$WORK"/*.key
+    start_broker $name "cafile $WORK/ca.crt" "certfile $WORK/server.crt" "keyfile $WORK/server.key"
+    start_capture $name "$PORT"
+    rm -f "$HERE/$name.keylog"
+    "${RAW[@]}" tls --port "$PORT" --cafile "$WORK/ca.crt" --keylog "$HERE/$name.keylog"
+    finish $name --port "$PORT" --tls
+}
+
 rec_split_header() {
     local name=split-header
     start_broker $name
@@ -273,7 +292,7 @@ rec_split_header() {
 }
 
 ALL=(mqtt311-session mqtt5-session mqtt31-session will-fired qos2-interrupted qos1-never-acked
-    qos1-redelivered persistent-session keepalive-lapse websocket split-header)
+    qos1-redelivered persistent-session keepalive-lapse websocket split-header tls)
 NAMES=("$@")
 [[ ${#NAMES[@]} -eq 0 ]] && NAMES=("${ALL[@]}")
 for name in "${NAMES[@]}"; do

@@ -45,13 +45,21 @@ pub struct Capture {
     pub mqtt_port: u16,
     /// MQTT is carried in WebSocket frames on `mqtt_port`.
     pub websocket: bool,
+    /// MQTT is carried in TLS on `mqtt_port`; the session keys (SSLKEYLOGFILE format) are in
+    /// this file, so tshark can decrypt.
+    pub tls_keylog: Option<PathBuf>,
 }
 
 impl Capture {
     /// tshark `-d` arguments: a non-standard port must be declared, and a WebSocket port is
-    /// declared as HTTP so that the upgrade is seen.
+    /// declared as HTTP so that the upgrade is seen; a TLS port as TLS carrying MQTT.
     pub fn decode_as(&self) -> Vec<String> {
-        if self.websocket {
+        if self.tls_keylog.is_some() {
+            vec![
+                format!("tcp.port=={},tls", self.mqtt_port),
+                format!("tls.port=={},mqtt", self.mqtt_port),
+            ]
+        } else if self.websocket {
             vec![format!("tcp.port=={},http", self.mqtt_port)]
         } else if self.mqtt_port == 1883 {
             Vec::new()
@@ -162,6 +170,8 @@ pub struct Expected {
     pub websocket_port: Option<u16>,
     /// The port carrying the capture's MQTT (WebSocket port for WebSocket samples).
     pub mqtt_port: u16,
+    /// For MQTT over TLS: the key log file (in `samples/`) that lets tshark decrypt.
+    pub tls_keylog: Option<String>,
     /// Totals by packet type.
     pub packet_counts: Counts,
     /// Every connection.
@@ -200,6 +210,7 @@ pub fn sample(name: &str) -> Sample {
         path: samples_dir().join(&expected.capture),
         mqtt_port: expected.mqtt_port,
         websocket: expected.websocket_port.is_some(),
+        tls_keylog: expected.tls_keylog.as_ref().map(|k| samples_dir().join(k)),
     };
     Sample { expected, capture }
 }
@@ -260,6 +271,7 @@ pub fn public_captures() -> Option<Vec<PublicCapture>> {
                     path,
                     mqtt_port,
                     websocket: false,
+                    tls_keylog: None,
                 };
                 found.push(PublicCapture { relative, capture });
             }

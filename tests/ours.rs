@@ -162,10 +162,12 @@ impl EventSink for RowCollector {
 }
 
 /// The pipeline configuration a user would give for this capture: the defaults plus its MQTT
-/// port (`--mqtt-port`) or WebSocket port.
+/// port (`--mqtt-port`), WebSocket port or TLS port.
 pub fn configured_for(capture: &Capture) -> PipelineConfig {
     let mut config = PipelineConfig::default();
-    let ports = if capture.websocket {
+    let ports = if capture.tls_keylog.is_some() {
+        &mut config.tls_ports
+    } else if capture.websocket {
         &mut config.ws_ports
     } else {
         &mut config.mqtt_ports

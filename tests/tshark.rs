@@ -70,11 +70,19 @@ fn run(capture: &Capture, args: &[&str]) -> Arc<String> {
     text
 }
 
+/// `-o tls.keylog_file:…` when the capture has a key log, then the `-d` decode-as arguments.
 fn decode_as_args(capture: &Capture) -> Vec<String> {
-    capture
-        .decode_as()
-        .into_iter()
-        .flat_map(|d| ["-d".to_string(), d])
+    let keylog = capture
+        .tls_keylog
+        .iter()
+        .flat_map(|k| ["-o".to_string(), format!("tls.keylog_file:{}", k.display())]);
+    keylog
+        .chain(
+            capture
+                .decode_as()
+                .into_iter()
+                .flat_map(|d| ["-d".to_string(), d]),
+        )
         .collect()
 }
 
@@ -166,8 +174,8 @@ pub struct Chunk {
     pub data: Vec<u8>,
 }
 
-/// The MQTT-carrying payloads of a capture, in frame order, with tshark used only as a TCP
-/// (or WebSocket) parser: TCP desegmentation off and the MQTT dissector disabled, so nothing of
+/// The MQTT-carrying payloads of a capture (meaningless for TLS: they are encrypted), in frame
+/// order, with tshark used only as a TCP (or WebSocket) parser: TCP desegmentation off and the MQTT dissector disabled, so nothing of
 /// tshark's MQTT handling leaks in. For WebSocket, the unmasked payloads of binary and
 /// continuation frames (tshark reassembles a fragmented message into its last frame).
 pub fn payload_chunks(capture: &Capture) -> Vec<Chunk> {

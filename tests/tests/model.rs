@@ -333,3 +333,30 @@ fn an_unacknowledged_qos1_delivery_is_resent_with_dup_on_resume() {
         .expect("session");
     assert_eq!((session.resumed, session.queued_delivered), (1, 1));
 }
+
+/// tls.pcap: two MQTT-over-TLS connections the model can only describe from the outside: TLS
+/// transport, the SNI and the negotiated version (1.3, then 1.2), application data both ways, and
+/// no MQTT packet (nothing is decrypted; tshark decodes 10 with the recorded key log).
+#[test]
+fn tls_connections_carry_sni_and_version_and_no_decoded_mqtt() {
+    let sample = captures::sample("tls");
+    let trace = ours::analyze(&sample.capture);
+    assert_eq!(trace.connections.len(), 2);
+    assert!(
+        trace.packets.is_empty(),
+        "nothing decrypted, nothing decoded"
+    );
+    let versions = &sample.expected.facts["tls_versions"];
+    for want in &sample.expected.streams {
+        let conn = &trace.connections[conn_of(&trace, want.stream)];
+        assert_eq!(conn.transport, Transport::Tls, "stream {}", want.stream);
+        let tls = conn.tls.as_ref().expect("TLS metadata");
+        assert_eq!(tls.sni.as_deref(), sample.expected.facts["sni"].as_str());
+        let version = versions[want.stream.to_string()].as_u64().map(|v| v as u16);
+        assert_eq!(tls.version, version, "stream {}: TLS version", want.stream);
+        assert!(
+            tls.bytes_to_broker > 0 && tls.bytes_to_client > 0,
+            "application data both ways"
+        );
+    }
+}

@@ -56,6 +56,16 @@ proptest! {
                     prop_assert_eq!(decoded.sizes.total(), decoded.header.packet_len());
                     prop_assert!(decoded.header.packet_len() <= bytes.len() as u64);
                     walk_everything(&decoded);
+                    // A packet without findings is canonical: encoding gives its bytes back
+                    // (reserved types keep their body, not their flags).
+                    if decoded.warnings.is_empty()
+                        && !matches!(decoded.packet, Packet::Reserved { .. })
+                    {
+                        let mut out = Vec::new();
+                        encode(&decoded.packet, version, &mut out).expect("encodes");
+                        let len = decoded.header.packet_len() as usize;
+                        prop_assert_eq!(&out[..], &bytes[..len]);
+                    }
                 }
                 Err(e) => prop_assert!(e.offset <= bytes.len(), "{:?}", e),
             }

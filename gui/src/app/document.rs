@@ -1,0 +1,195 @@
+//! One open capture (file or live): the shared trace the loader fills, and the view state over
+//! it (table, filter, selection) that the panels read.
+
+use super::loading::{LoadJob, LoadProgress, SharedTrace};
+use crate::logic::detail_tree::{self, DetailTree};
+use crate::logic::packet_table::PacketTable;
+use dissector::filter::{Filter, FilterError};
+use dissector::model::Trace;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How often the table is re-sorted while packets are still arriving (sorting a million rows
+/// is not free; once loading is done it is sorted right away).
+const RESORT_WHILE_LOADING: Duration = Duration::from_secs(1);
+
+/// An open capture and the view state over it.
+pub struct Document {
+    /// File path or interface name, for the title bar.
+    pub source: String,
+    /// The trace.
+    pub shared: Arc<SharedTrace>,
+    /// The loading (or live capture) job, while it runs.
+    pub job: Option<LoadJob>,
+    /// Last progress reported by the job.
+    pub progress: LoadProgress,
+    /// Shown rows.
+    pub table: PacketTable,
+    /// The applied display filter (None = show everything).
+    pub filter: Option<Filter>,
+    /// The filter bar's text.
+    pub filter_text: String,
+    /// The filter bar's parse error, shown inline.
+    pub filter_error: Option<FilterError>,
+    /// The selected packet (packet index).
+    pub selected_packet: Option<u64>,
+    /// The selected field of the detail tree (path).
+    pub selected_field: Option<Vec<usize>>,
+    /// The selected connection (index), for the sequence diagram.
+    pub selected_connection: Option<u32>,
+    /// The detail tree of the selected packet (built once per selection).
+    detail: Option<(u64, DetailTree)>,
+    /// When the table was last sorted.
+    last_sort: Option<Instant>,
+    /// Scroll the packet list to the selection on the next frame.
+    pub scroll_to_selection: bool,
+    /// A message for the status bar (export done, errors).
+    pub status: Option<String>,
+    /// Packets in the trace at the last refresh.
+    pub total_packets: usize,
+}
+
+impl Document {
+    /// A document over a shared trace.
+    pub fn new(
+        source: impl Into<String>,
+        shared: Arc<SharedTrace>,
+        job: Option<LoadJob>,
+    ) -> Document {
+        Document {
+            source: source.into(),
+            shared,
+            job,
+            progress: LoadProgress::default(),
+            table: PacketTable::new(),
+            filter: None,
+            filter_text: String::new(),
+            filter_error: None,
+            selected_packet: None,
+            selected_field: None,
+            selected_connection: None,
+            detail: None,
+            last_sort: None,
+            scroll_to_selection: false,
+            status: None,
+            total_packets: 0,
+        }
+    }
+
+    /// A document over a finished trace (tests, and traces built elsewhere).
+    pub fn from_trace(source: impl Into<String>, trace: Trace) -> Document {
+        let shared = SharedTrace::new(Box::new(trace));
+        let mut doc = Document::new(source, shared, None);
+        doc.progress.done = true;
+        doc.refresh();
+        doc
+    }
+
+    /// True while the loader or the live capture still runs.
+    pub fn is_loading(&self) -> bool {
+        self.job.is_some()
+    }
+
+    /// Takes in the job's progress and the packets added since the last frame.
+    pub fn refresh(&mut self) {
+        if let Some(job) = &mut self.job {
+            let (progress, finished) = job.poll();
+            if let Some(p) = progress {
+                self.progress = p;
+            }
+            if finished {
+                self.job = None;
+                self.progress.done = true;
+            }
+        }
+        let now = Instant::now();
+        let resort = !self.is_loading()
+            || self
+                .last_sort
+                .is_none_or(|t| now.duration_since(t) >= RESORT_WHILE_LOADING);
+        let shared = Arc::clone(&self.shared);
+        let guard = shared.lock_for_ui();
+        let trace = guard.trace();
+        self.total_packets = trace.packets.len();
+        let needed_sort = self.table.needs_sort();
+        match &self.filter {
+            Some(f) => {
+                let f = f.clone();
+                let pred = move |t: &Trace, i: u64| crate::logic::filtering::matches(&f, t, i);
+                self.table.update(trace, Some(&pred), resort);
+            }
+            None => {
+                self.table.update(trace, None, resort);
+            }
+        }
+        if resort && needed_sort {
+            self.last_sort = Some(now);
+        }
+    }
+
+    /// Parses and applies a display filter; a syntax error stays in the bar, the list unchanged.
+    pub fn apply_filter(&mut self, text: &str) {
+        self.filter_text = text.to_string();
+        match Filter::parse(text) {
+            Ok(f) => {
+                self.filter_error = None;
+                self.filter = (!f.is_all()).then_some(f);
+                self.table.invalidate();
+                self.refresh();
+            }
+            Err(e) => self.filter_error = Some(e),
+        }
+    }
+
+    /// Checks the filter text while typing (inline errors), without applying it.
+    pub fn check_filter(&mut self, text: &str) {
+        self.filter_error = Filter::parse(text).err();
+    }
+
+    /// Selects a packet and forgets the field selection.
+    pub fn select_packet(&mut self, packet: Option<u64>) {
+        if self.selected_packet != packet {
+            self.selected_packet = packet;
+            self.selected_field = None;
+            if let Some(p) = packet {
+                let shared = Arc::clone(&self.shared);
+                let guard = shared.lock_for_ui();
+                if let Some(rec) = guard.trace().packet(p) {
+                    self.selected_connection = Some(rec.conn);
+                }
+            }
+        }
+    }
+
+    /// The detail tree of the selected packet (built on first use).
+    pub fn detail_tree(&mut self, trace: &Trace, show_password: bool) -> Option<&DetailTree> {
+        let p = self.selected_packet?;
+        if self.detail.as_ref().is_none_or(|(q, _)| *q != p) {
+            self.detail = Some((p, detail_tree::build(trace, p, show_password)));
+        }
+        self.detail.as_ref().map(|(_, t)| t)
+    }
+
+    /// Forgets the cached detail tree (e.g. the password setting changed).
+    pub fn invalidate_detail(&mut self) {
+        self.detail = None;
+    }
+
+    /// The byte range of the selected field in the selected packet.
+    pub fn highlighted_bytes(&self) -> Option<std::ops::Range<usize>> {
+        let (p, tree) = self.detail.as_ref()?;
+        if Some(*p) != self.selected_packet {
+            return None;
+        }
+        tree.node(self.selected_field.as_deref()?)?.range.clone()
+    }
+
+    /// Selects the field covering `byte` of the selected packet.
+    pub fn select_byte(&mut self, byte: usize) {
+        if let Some((p, tree)) = &self.detail
+            && Some(*p) == self.selected_packet
+        {
+            self.selected_field = tree.field_at(byte);
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Where traces come from and where tables go: the capture pipeline (file or live) feeding the
+//! dissector's analyzer, and the dissector's exporter. Thin glue: the GUI owns no model, filter
+//! or export logic of its own.
+
+use super::commands::{ExportFormat, LiveRequest};
+use super::loading::{Producer, SharedTrace, SourceProgress, TraceHolder};
+use capture::{FileSource, LiveOptions, LiveSource, Pipeline, PipelineConfig};
+use dissector::analyze::{Analyzer, AnalyzerConfig};
+use dissector::export;
+use dissector::filter::Filter;
+use dissector::input::{EventSink, StreamEvent};
+use dissector::model::Trace;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+impl TraceHolder for Analyzer {
+    fn trace(&self) -> &Trace {
+        Analyzer::trace(self)
+    }
+    fn event_sink(&mut self) -> Option<&mut dyn EventSink> {
+        Some(self)
+    }
+    fn finish(self: Box<Self>) -> Box<dyn TraceHolder> {
+        let end = self.trace().totals.last_ts.unwrap_or_default();
+        Box::new(Analyzer::finish(*self, end))
+    }
+}
+
+/// The analyzer as the GUI runs it: every record, transaction and raw byte kept (for the hex
+/// pane), passwords redacted unless asked.
+pub fn gui_analyzer(show_passwords: bool) -> Analyzer {
+    Analyzer::new(AnalyzerConfig {
+        keep_raw_bytes: true,
+        show_passwords,
+        ..AnalyzerConfig::default()
+    })
+}
+
+/// A shared trace and the producer that reads `path` into it.
+pub fn file(path: &Path, show_passwords: bool) -> (Arc<SharedTrace>, Producer) {
+    let shared = SharedTrace::new(Box::new(gui_analyzer(show_passwords)));
+    let path = path.to_path_buf();
+    let producer: Producer =
+        Box::new(move |sink, progress, cancel| run_file(&path, sink, progress, cancel));
+    (shared, producer)
+}
+
+/// Frames between progress reports.
+const PROGRESS_FRAMES: u64 = 4096;
+
+/// Runs the capture pipeline over a file, frame by frame, so it can stop between any two
+/// frames when `cancel` is set (connections are then closed as at capture end).
+pub fn run_file(
+    path: &Path,
+    sink: &mut dyn FnMut(StreamEvent<'_>),
+    progress: &mut dyn FnMut(SourceProgress),
+    cancel: &AtomicBool,
+) -> Result<(), String> {
+    let mut source = FileSource::open(path).map_err(|e| e.to_string())?;
+    let total = source.total_bytes();
+    let mut pipeline = Pipeline::new(PipelineConfig::default());
+    let mut events = |ev: StreamEvent<'_>| sink(ev);
+    let result = loop {
+        if cancel.load(Ordering::Acquire) {
+            break Ok(());
+        }
+        match source.next_with(|frame| pipeline.push_frame(frame, &mut events)) {
+            Ok(Some(())) => {}
+            Ok(None) => break Ok(()),
+            // Truncated or corrupt: keep everything decoded before the damage, say why it ended.
+            Err(e) => break Err(e.to_string()),
+        }
+        if source.frames().is_multiple_of(PROGRESS_FRAMES) {
+            progress(SourceProgress {
+                bytes_read: source.bytes_read(),
+                total_bytes: total,
+                frames: source.frames(),
+            });
+        }
+    };
+    pipeline.finish(&mut events);
+    progress(SourceProgress {
+        bytes_read: source.bytes_read(),
+        total_bytes: total,
+        frames: source.frames(),
+    });
+    result
+}
+
+/// A shared trace, the producer that captures live as `req` says, and the stop flag the
+/// capture watches. A problem opening the interface (permissions, unknown interface, bad BPF)
+/// comes back as text that says what to do.
+pub fn live(
+    req: &LiveRequest,
+    show_passwords: bool,
+) -> Result<(Arc<SharedTrace>, Producer, Arc<AtomicBool>), String> {
+    let mut options = LiveOptions::new(&req.interface);
+    options.filter = Some(req.bpf.clone()).filter(|f| !f.trim().is_empty());
+    options.write_to = req.save_to.clone();
+    let stop = Arc::clone(&options.stop);
+    // Opened here, on the UI thread, so a refusal is shown in the dialog right away.
+    let mut source = LiveSource::open(&options).map_err(|e| e.to_string())?;
+    let shared = SharedTrace::new(Box::new(gui_analyzer(show_passwords)));
+    let producer: Producer = Box::new(move |sink, progress, _cancel| {
+        let mut pipeline = Pipeline::new(PipelineConfig::default());
+        let mut events = |ev: StreamEvent<'_>| sink(ev);
+        let mut frames = 0u64;
+        let mut bytes = 0u64;
+        let result = loop {
+            match source.next_with(|frame| {
+                bytes += u64::from(frame.caplen);
+                pipeline.push_frame(frame, &mut events)
+            }) {
+                Ok(Ok(())) => {
+                    frames += 1;
+                    progress(SourceProgress {
+                        bytes_read: bytes,
+                        total_bytes: None,
+                        frames,
+                    });
+                }
+                Ok(Err(_stopped)) => break Ok(()),
+                Err(e) => break Err(e.to_string()),
+            }
+        };
+        pipeline.finish(&mut events);
+        // Dropping the source flushes the savefile.
+        drop(source);
+        progress(SourceProgress {
+            bytes_read: bytes,
+            total_bytes: None,
+            frames,
+        });
+        result
+    });
+    Ok((shared, producer, stop))
+}
+
+/// The capture interfaces libpcap offers, with descriptions.
+pub fn interfaces() -> Result<Vec<(String, String)>, String> {
+    let list = capture::list_interfaces().map_err(|e| e.to_string())?;
+    Ok(list
+        .into_iter()
+        .map(|i| {
+            let mut desc = i.description.unwrap_or_default();
+            if !i.addresses.is_empty() {
+                if !desc.is_empty() {
+                    desc.push_str(", ");
+                }
+                desc.push_str(&i.addresses.join(" "));
+            }
+            if !i.up {
+                desc.push_str(" (down)");
+            }
+            (i.name, desc)
+        })
+        .collect())
+}
+
+/// The filter that selects exactly the packet list's rows: the display filter, and the
+/// connection the list is restricted to (as `tcp.stream`), in the shared filter language.
+pub fn table_filter(
+    display: Option<&Filter>,
+    stream: Option<u32>,
+) -> Result<Option<Filter>, String> {
+    let text = match (display.map(Filter::as_str), stream) {
+        (None, None) => return Ok(None),
+        (Some(f), None) => f.to_string(),
+        (None, Some(s)) => format!("tcp.stream == {s}"),
+        (Some(f), Some(s)) => format!("({f}) && tcp.stream == {s}"),
+    };
+    Filter::parse(&text).map(Some).map_err(|e| e.to_string())
+}
+
+/// Exports the packet table of `trace`, restricted by `filter`, to `path` in `format` (the
+/// extension is set to match); returns the path written and the row count.
+pub fn export_packets(
+    trace: &Trace,
+    filter: Option<&Filter>,
+    format: ExportFormat,
+    path: &Path,
+) -> Result<(std::path::PathBuf, usize), String> {
+    let mut path = path.to_path_buf();
+    if path.extension().and_then(|e| e.to_str()) != Some(format.extension()) {
+        path.set_extension(format.extension());
+    }
+    let rows = export::write_table(trace, export::Table::Packets, &path, filter)
+        .map_err(|e| e.to_string())?;
+    Ok((path, rows))
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so a
+/// failed write never leaves half a file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_writes_replace_the_file_and_leave_no_temporary() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out.svg");
+        std::fs::write(&path, b"old").expect("write");
+        write_atomically(&path, b"<svg/>").expect("atomic write");
+        assert_eq!(std::fs::read(&path).expect("read"), b"<svg/>");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("missing-dir").join("out.svg");
+        assert!(write_atomically(&path, b"x").is_err());
+        assert!(!path.exists());
+    }
+}

@@ -1,0 +1,7 @@
+//! The GUI's integration tests, in one binary (eframe and wgpu are linked once):
+//! - `app_kittest`: the real app driven through its widgets with egui_kittest;
+//! - `smoke`: the real binary in a real window under Xvfb, screenshotted.
+
+mod app_kittest;
+mod common;
+mod smoke;

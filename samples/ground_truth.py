@@ -307,6 +307,7 @@ SAMPLES = {
 
 
 def totals(sample):
+    """Packet counts by type over all streams and directions."""
     out = collections.Counter()
     for s in sample["streams"]:
         for counts in s["packets"].values():
@@ -314,31 +315,8 @@ def totals(sample):
     return {name: out[name] for name in TYPE_NAMES if out[name]}
 
 
-def write(name, port, ws_port, tls=False):
-    sample = SAMPLES[name]
-    mqtt_port = ws_port or port
-    doc = {
-        "name": name,
-        "capture": f"{name}.pcap",
-        "description": sample["description"],
-        "broker_port": port,
-        "websocket_port": ws_port,
-        # The port MQTT (or WebSocket carrying MQTT) is served on in this capture.
-        "mqtt_port": mqtt_port,
-        "packet_counts": totals(sample),
-        "streams": sample["streams"],
-        "incomplete_flows": sample["incomplete_flows"],
-        "failed_flows": sample.get("failed_flows", []),
-        "will_fired": any(s["will_fired"] for s in sample["streams"]),
-        "facts": sample["facts"],
-    }
-    path = HERE / "expected" / f"{name}.json"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    print(f"wrote {path.relative_to(HERE.parent)}")
-
-
 def _tshark(args):
+    """Runs tshark -n with `args`, returning stdout."""
     return subprocess.run(["tshark", "-n", *args], check=True, capture_output=True, text=True).stdout
 
 

@@ -620,25 +620,34 @@ def sc_split(a):
     c.close()
 
 
+SCENARIOS = {
+    "sub311": sc_sub311,
+    "pub5": sc_pub5,
+    "qos2-cut": sc_qos2_cut,
+    "noack": sc_noack,
+    "redeliver": sc_redeliver,
+    "resume": sc_resume,
+    "sleepy": sc_sleepy,
+    "websocket": sc_websocket,
+    "split": sc_split,
+    "tls": sc_tls,
+}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("scenario", choices=["sub311", "pub5", "qos2-cut", "noack", "redeliver", "resume", "tls", "sleepy", "websocket", "split"])
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--count", type=int, default=1, help="messages to receive (sub311, resume)")
     ap.add_argument("--ready", help="file to create once subscribed")
-    ap.add_argument("--client-id", default="sleepy")
-    ap.add_argument("--level", type=int, default=4)
-    ap.add_argument("--keepalive", type=int, default=1)
+    ap.add_argument("--client-id", default="sleepy", help="client id (sleepy, resume)")
+    ap.add_argument("--level", type=int, default=4, help="protocol level (sleepy)")
+    ap.add_argument("--keepalive", type=int, default=1, help="keepalive seconds (sleepy)")
     ap.add_argument("--cafile", help="CA certificate (tls)")
     ap.add_argument("--keylog", help="TLS key log file to append to (tls)")
     a = ap.parse_args()
     signal.alarm(60)  # a recording step never hangs the script
-    {
-        "sub311": sc_sub311, "pub5": sc_pub5, "qos2-cut": sc_qos2_cut, "noack": sc_noack,
-        "redeliver": sc_redeliver,
-        "resume": sc_resume,
-        "tls": sc_tls,        "sleepy": sc_sleepy, "websocket": sc_websocket, "split": sc_split,
-    }[a.scenario](a)
+    SCENARIOS[a.scenario](a)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 //!   framer in this crate: the truth where tshark's MQTT dissector is blind (WebSocket) or
 //!   loses sync (a fixed header split across TCP segments).
 //! - [`ours::codec_rows`]: the same tshark-extracted streams cut by `dissector::framing` and
-//!   decoded by `dissector::codec`: our codec, compared before the capture pipeline exists.
+//!   decoded by `dissector::codec`: our codec, isolated from our TCP layer.
 //! - [`ours::pipeline_rows`]: `capture::Pipeline` feeding [`ours::RowCollector`], an
 //!   `EventSink` that decodes each `MqttBytes` with `dissector::codec`: our whole stack.
 //!

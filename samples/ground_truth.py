@@ -14,6 +14,7 @@ follow docs of the check report where they overlap (`stream`, `client_id`, `dir`
 """
 
 import collections
+import copy
 import json
 import pathlib
 import subprocess
@@ -347,7 +348,8 @@ def payload_chunks(pcap, port, websocket):
 def frame_packets(chunks):
     """Cuts MQTT control packets out of each direction's byte stream (fixed header: type and
     flags byte, remaining length varint of 1-4 bytes). A packet belongs to the frame holding its
-    last byte. Returns dicts with frame, stream, dir, type, first_byte, remaining_length."""
+    last byte. Returns dicts with frame, stream, dir, type, first_byte, remaining_length and
+    packet_id (PUBLISH QoS > 0 and the four acknowledgements; None otherwise)."""
     buffers = collections.defaultdict(bytearray)
     packets = []
     for frame, stream_no, direction, data in chunks:
@@ -367,11 +369,43 @@ def frame_packets(chunks):
                 break  # varint not complete yet
             if buf[pos - 1] & 0x80 or len(buf) < pos + length:
                 break
+            body = bytes(buf[pos:pos + length])
             packets.append({"frame": frame, "stream": stream_no, "dir": direction,
                             "type": TYPE_NAMES[buf[0] >> 4], "first_byte": buf[0],
-                            "remaining_length": length})
+                            "remaining_length": length, "packet_id": packet_id(buf[0], body)})
             del buf[:pos + length]
     return packets
+
+
+def packet_id(first_byte, body):
+    """The packet id of a PUBLISH (after its topic, QoS > 0) or PUBACK/PUBREC/PUBREL/PUBCOMP."""
+    ptype, qos = first_byte >> 4, (first_byte >> 1) & 3
+    at = None
+    if ptype == 3 and qos and len(body) >= 2:
+        at = 2 + int.from_bytes(body[:2], "big")
+    elif 4 <= ptype <= 7:
+        at = 0
+    if at is None or len(body) < at + 2:
+        return None
+    return int.from_bytes(body[at:at + 2], "big")
+
+
+def flow_frames(flow, packets):
+    """Frames of the packets a flow saw, in order: the PUBLISH and PUBREL travel in the flow's
+    direction, PUBACK / PUBREC / PUBCOMP the other way."""
+    back = "to_client" if flow["dir"] == "to_broker" else "to_broker"
+    frames, after = [], 0
+    for ptype in flow["seen"]:
+        direction = flow["dir"] if ptype in ("PUBLISH", "PUBREL") else back
+        frame = next((p["frame"] for p in packets
+                      if p["stream"] == flow["stream"] and p["dir"] == direction
+                      and p["type"] == ptype and p["packet_id"] == flow["packet_id"]
+                      and p["frame"] > after), None)
+        if frame is None:
+            sys.exit(f"flow {flow}: no {ptype} found in the capture")
+        frames.append(frame)
+        after = frame
+    return frames
 
 
 def tshark_mqtt_rows(pcap, port, keylog=None):
@@ -398,7 +432,8 @@ def verify(doc):
     if doc.get("tls_keylog"):
         # Encrypted: the only view of the MQTT is tshark's, decrypting with the key log.
         rows = tshark_mqtt_rows(pcap, doc["mqtt_port"], HERE / doc["tls_keylog"])
-        oracle = [{"frame": f, "stream": s, "dir": d, "type": t} for f, s, d, t in rows]
+        oracle = [{"frame": f, "stream": s, "dir": d, "type": t, "packet_id": None}
+                  for f, s, d, t in rows]
     else:
         oracle = frame_packets(payload_chunks(pcap, doc["mqtt_port"], websocket))
     seen = collections.defaultdict(collections.Counter)
@@ -424,7 +459,7 @@ def verify(doc):
             tshark_frames[row[0]].append(row)
         wrong = sorted(f for f in set(truth_frames) | set(tshark_frames)
                        if truth_frames.get(f) != tshark_frames.get(f))
-    return problems, wrong, len(oracle)
+    return problems, wrong, oracle
 
 
 def write(name, port, ws_port, tls=False):
@@ -442,17 +477,21 @@ def write(name, port, ws_port, tls=False):
         "tls_keylog": f"{name}.keylog" if tls else None,
         "packet_counts": totals(sample),
         "streams": sample["streams"],
-        "incomplete_flows": sample["incomplete_flows"],
-        "failed_flows": sample.get("failed_flows", []),
+        "incomplete_flows": copy.deepcopy(sample["incomplete_flows"]),
+        "failed_flows": copy.deepcopy(sample.get("failed_flows", [])),
         "will_fired": any(s["will_fired"] for s in sample["streams"]),
         "facts": sample["facts"],
     }
-    problems, wrong, total = verify(doc)
+    problems, wrong, packets = verify(doc)
+    total = len(packets)
     if problems:
         print(f"{name}: the capture does not hold what the script did:")
         for p in problems:
             print("  " + p)
         sys.exit(1)
+    # Where each unfinished or failed flow's packets are, found in the verified capture.
+    for flow in doc["incomplete_flows"] + doc["failed_flows"]:
+        flow["frames"] = flow_frames(flow, packets)
     doc["tshark"] = {
         # tshark 4.0 has no MQTT-over-WebSocket dissection (no "mqtt" entry in ws.protocol).
         "decodes_mqtt": ws_port is None and not tls,

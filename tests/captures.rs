@@ -142,6 +142,9 @@ pub struct ExpectedFlow {
     /// The failure reason code (failed flows).
     #[serde(default)]
     pub reason_code: Option<u8>,
+    /// Frames of the packets seen, in order (found in the capture at recording time).
+    #[serde(default)]
+    pub frames: Vec<u64>,
 }
 
 /// What tshark's MQTT dissector gets right in a sample, found at recording time.

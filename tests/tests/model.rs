@@ -110,7 +110,8 @@ fn connections_match(name: &str) {
 }
 
 /// The QoS completeness report lists exactly the flows the script left unfinished, with where
-/// they stopped; the flows answered with a failure code are failed, not incomplete.
+/// they stopped and the frames of their packets; the flows answered with a failure code are
+/// failed, not incomplete.
 fn flows_match(name: &str) {
     let sample = captures::sample(name);
     let trace = ours::analyze(&sample.capture);
@@ -129,6 +130,7 @@ fn flows_match(name: &str) {
                 f.seen,
                 f.missing,
                 f.ended_by,
+                f.frames,
             )
         })
         .collect();
@@ -149,6 +151,7 @@ fn flows_match(name: &str) {
                 f.seen,
                 f.missing,
                 f.ended_by.unwrap_or_default(),
+                f.frames,
             )
         })
         .collect();
@@ -165,6 +168,7 @@ fn flows_match(name: &str) {
                     t.kind.as_str().to_string(),
                     t.packet_id,
                     code,
+                    t.steps.iter().map(|step| step.frame).collect::<Vec<_>>(),
                 ))
             }
             _ => None,
@@ -181,6 +185,7 @@ fn flows_match(name: &str) {
                 f.kind.clone(),
                 Some(f.packet_id),
                 f.reason_code.unwrap_or(0),
+                f.frames.clone(),
             )
         })
         .collect();

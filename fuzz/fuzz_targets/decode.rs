@@ -12,8 +12,11 @@ use dissector::codec::{
 use dissector::framing::{Framing, frame};
 use libfuzzer_sys::fuzz_target;
 
-const VERSIONS: [ProtocolVersion; 3] =
-    [ProtocolVersion::V3_1, ProtocolVersion::V3_1_1, ProtocolVersion::V5];
+const VERSIONS: [ProtocolVersion; 3] = [
+    ProtocolVersion::V3_1,
+    ProtocolVersion::V3_1_1,
+    ProtocolVersion::V5,
+];
 
 fuzz_target!(|data: &[u8]| {
     let mut at = 0;
@@ -54,7 +57,10 @@ fn check(decoded: &Decoded<'_>, bytes: &[u8], version: ProtocolVersion) {
     if decoded.warnings.is_empty() && !matches!(decoded.packet, Packet::Reserved { .. }) {
         let mut out = Vec::with_capacity(bytes.len());
         encode(&decoded.packet, version, &mut out).expect("a decoded packet encodes");
-        assert_eq!(out, bytes, "encode(decode(x)) != x for a packet without findings");
+        assert_eq!(
+            out, bytes,
+            "encode(decode(x)) != x for a packet without findings"
+        );
     }
 }
 
@@ -64,7 +70,13 @@ fn walk(decoded: &Decoded<'_>) {
         Packet::Connect(c) => c.will.as_ref().and_then(|w| w.properties),
         _ => None,
     };
-    for properties in decoded.packet.properties().copied().into_iter().chain(will_properties) {
+    for properties in decoded
+        .packet
+        .properties()
+        .copied()
+        .into_iter()
+        .chain(will_properties)
+    {
         for property in properties.iter() {
             let _ = property.map(|p| (p.id.name(), p.value));
         }

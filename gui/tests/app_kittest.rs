@@ -235,9 +235,16 @@ fn the_qos_view_lists_failed_exchanges_and_anomalies() {
     let mut h = loaded();
     h.get_by_label("QoS & anomalies").click();
     h.run_steps(3);
-    // secret/x and secret/y were refused by the broker's ACL (reason 0x87).
-    h.get_by_label_contains("failed");
+    // secret/x (QoS 1) and secret/y (QoS 2) were refused by the broker's ACL (reason 0x87).
+    assert_eq!(h.get_all_by_label("failed 0x87").count(), 2);
+    h.get_by_label("secret/x");
+    h.get_by_label("secret/y");
     h.get_by_label("Anomalies");
+    // A row jumps to its packet in the packet list.
+    h.get_by_label("secret/y").click();
+    h.run_steps(3);
+    assert_eq!(h.state().state.view, gui::app::state::View::Packets);
+    assert_eq!(selected_record_type(&h), Some((PacketType::Publish, Some(7))));
 }
 
 #[test]

@@ -4,22 +4,34 @@
 use super::colors;
 use crate::app::commands::Command;
 use crate::app::state::View;
-use crate::logic::qos::{self, QosSummary};
+use crate::logic::qos::{QosTable, packet_in_frame};
 use dissector::model::Trace;
 use egui_extras::{Column, TableBuilder};
 
 /// The QoS & anomalies panel.
 #[derive(Debug, Default)]
-pub struct QosAnomaliesPanel;
+pub struct QosAnomaliesPanel {
+    /// The report table and the packet count it was built at.
+    table: Option<(usize, QosTable)>,
+}
 
 impl QosAnomaliesPanel {
     /// Draws both tables.
     pub fn show(&mut self, ui: &mut egui::Ui, trace: &Trace, cmds: &mut Vec<Command>) {
         let dark = ui.visuals().dark_mode;
-        let summary = QosSummary::of(trace);
+        // The report is rebuilt only when the trace grew.
+        let stale = self
+            .table
+            .as_ref()
+            .is_none_or(|(n, _)| *n != trace.packets.len());
+        if stale {
+            self.table = Some((trace.packets.len(), QosTable::of(trace)));
+        }
+        let Some((_, table)) = &self.table else {
+            return;
+        };
         ui.heading("QoS completeness");
-        ui.label(summary.text());
-        let open = qos::unfinished(trace);
+        ui.label(&table.summary);
         let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
         let half = (ui.available_height() / 2.0 - 40.0).max(80.0);
         ui.push_id("tx_table", |ui| {
@@ -41,7 +53,7 @@ impl QosAnomaliesPanel {
                         "Topic",
                         "Seen",
                         "Missing",
-                        "State",
+                        "Ended by",
                     ] {
                         h.col(|ui| {
                             ui.strong(t);
@@ -49,29 +61,29 @@ impl QosAnomaliesPanel {
                     }
                 })
                 .body(|body| {
-                    body.rows(row_height, open.len(), |mut row| {
-                        let Some(&ti) = open.get(row.index()) else {
+                    body.rows(row_height, table.rows.len(), |mut row| {
+                        let Some(r) = table.rows.get(row.index()) else {
                             return;
                         };
-                        let Some(tx) = trace.transactions.get(ti) else {
-                            return;
+                        let color = if r.failed {
+                            colors::severity_color(dissector::model::Severity::Note, dark)
+                        } else {
+                            colors::warning(dark)
                         };
-                        let cells = qos::transaction_cells(trace, tx);
-                        for text in cells {
+                        for text in &r.cells {
                             row.col(|ui| {
                                 ui.add(
-                                    egui::Label::new(
-                                        egui::RichText::new(text).color(colors::warning(dark)),
-                                    )
-                                    .selectable(false)
-                                    .truncate(),
+                                    egui::Label::new(egui::RichText::new(text).color(color))
+                                        .selectable(false)
+                                        .truncate(),
                                 );
                             });
                         }
-                        if row.response().clicked()
-                            && let Some(step) = tx.steps.first()
+                        if row.response().on_hover_text(&r.description).clicked()
+                            && let Some((stream, frame)) = r.jump
+                            && let Some(p) = packet_in_frame(trace, stream, frame)
                         {
-                            cmds.push(Command::SelectPacket(Some(step.packet)));
+                            cmds.push(Command::SelectPacket(Some(p)));
                             cmds.push(Command::ShowView(View::Packets));
                         }
                     });

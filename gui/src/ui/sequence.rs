@@ -25,6 +25,8 @@ impl Default for SequencePanel {
 const TIME_COLUMN: f32 = 90.0;
 const LANE_WIDTH: f32 = 14.0;
 const MIN_SPAN: f32 = 360.0;
+/// Room right of the broker lifeline for its title.
+const RIGHT_MARGIN: f32 = 130.0;
 
 fn mark_color(mark: Mark, dark: bool, normal: Color32) -> Color32 {
     match mark {
@@ -79,8 +81,9 @@ impl SequencePanel {
             row: 26.0,
             zoom: self.zoom,
         };
-        let span = (ui.available_width() - TIME_COLUMN - lanes * LANE_WIDTH - 60.0).max(MIN_SPAN);
-        let width = TIME_COLUMN + lanes * LANE_WIDTH + span + 60.0;
+        let span = (ui.available_width() - TIME_COLUMN - lanes * LANE_WIDTH - 20.0 - RIGHT_MARGIN)
+            .max(MIN_SPAN);
+        let width = TIME_COLUMN + lanes * LANE_WIDTH + 20.0 + span + RIGHT_MARGIN;
         let height = geo.total(d.items.len()) + 20.0;
         // Ctrl+wheel zooms.
         if ui.ui_contains_pointer() {
@@ -173,11 +176,15 @@ impl SequencePanel {
                                 },
                             );
                             let width = if selected { 2.5 } else { 1.5 };
-                            painter.arrow(
-                                Pos2::new(from, mid),
-                                Vec2::new(to - from, 0.0),
-                                Stroke::new(width, color),
-                            );
+                            let stroke = Stroke::new(width, color);
+                            let (a, b) = (Pos2::new(from, mid), Pos2::new(to, mid));
+                            painter.line_segment([a, b], stroke);
+                            // A small fixed-size head (egui's arrow scales its head with the length).
+                            let dir = if to > from { -1.0 } else { 1.0 };
+                            for dy in [-4.0, 4.0] {
+                                painter
+                                    .line_segment([b, Pos2::new(to + dir * 9.0, mid + dy)], stroke);
+                            }
                             let mut label = m.label.clone();
                             if !m.anomalies.is_empty() {
                                 label = format!("[!] {label}  [{}]", m.anomalies.join(", "));

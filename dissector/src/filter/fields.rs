@@ -4,6 +4,8 @@
 //! Wireshark has the field, so a filter typed in one tool works in the other; `mqscope.*` fields
 //! carry what only our flow model knows (direction, anomalies, incomplete transactions, latency).
 
+use crate::codec::PacketType;
+
 /// A filterable field. Sources ([`super::FieldSource`]) are asked for values by this id, so a
 /// filter's field names are resolved once, at parse time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,8 +63,13 @@ pub enum Field {
     MqttKeepAlive,
     /// `mqtt.willtopic`: CONNECT will topic.
     MqttWillTopic,
-    /// `mqtt.conack.val`: CONNACK return / reason code.
+    /// `mqtt.conack.val`: CONNACK return code (MQTT 3.x).
     MqttConAckVal,
+    /// `mqtt.suback.qos`: SUBACK granted QoS / failure codes (MQTT 3.x).
+    MqttSubAckQos,
+    /// `mqtt.<type>.reason_code`: the reason code(s) of one MQTT 5 packet type, as Wireshark
+    /// names them per type (`mqtt.puback.reason_code`, …).
+    ReasonCodeOf(PacketType),
     /// `mqscope.dir`: "to_broker" or "to_client".
     Direction,
     /// `mqscope.anomaly`: the codes of the anomalies found on the packet.
@@ -210,20 +217,30 @@ pub const FIELDS: &[FieldInfo] = &[
     info("tcp.dstport", Field::TcpDstPort, Unsigned, &[], "destination port"),
     info("mqtt.hdrflags", Field::MqttHdrFlags, Unsigned, &[], "first byte of the fixed header: type and flags (0x30 = PUBLISH QoS 0)"),
     info("mqtt.msgtype", Field::MqttMsgType, Unsigned, MSGTYPE_NAMES, "control packet type 1-15; names such as PUBLISH are accepted"),
-    info("mqtt.qos", Field::MqttQos, Unsigned, &[], "QoS of a PUBLISH (absent on other types)"),
-    info("mqtt.dupflag", Field::MqttDupFlag, Bool, &[], "DUP flag of a PUBLISH (absent on other types)"),
+    info("mqtt.qos", Field::MqttQos, Unsigned, &[], "QoS of a PUBLISH; in MQTT 3.1 also of PUBREL, SUBSCRIBE and UNSUBSCRIBE"),
+    info("mqtt.dupflag", Field::MqttDupFlag, Bool, &[], "DUP flag of a PUBLISH; in MQTT 3.1 also of PUBREL, SUBSCRIBE and UNSUBSCRIBE"),
     info("mqtt.retain", Field::MqttRetain, Bool, &[], "RETAIN flag of a PUBLISH (absent on other types)"),
     info("mqtt.msgid", Field::MqttMsgId, Unsigned, &[], "packet identifier, on the types that carry one"),
     info("mqtt.topic", Field::MqttTopic, Str, &[], "topic of a PUBLISH (resolved through its topic alias), or each topic filter of a SUBSCRIBE or UNSUBSCRIBE (the first only when raw bytes were not kept)"),
-    info("mqtt.topic_len", Field::MqttTopicLen, Unsigned, &[], "length of the topic name in a PUBLISH, bytes (0 when the topic came from a topic alias)"),
+    info("mqtt.topic_len", Field::MqttTopicLen, Unsigned, &[], "length in bytes of the topic of a PUBLISH (0 when it came from a topic alias) or of each SUBSCRIBE / UNSUBSCRIBE filter"),
     info("mqtt.clientid", Field::MqttClientId, Str, &[], "client identifier of the packet's connection (on every packet, not only CONNECT)"),
     info("mqtt.username", Field::MqttUsername, Str, &[], "user name of the packet's connection"),
-    info("mqtt.ver", Field::MqttVersion, Unsigned, &[], "protocol level: 3 (3.1), 4 (3.1.1) or 5 (5.0)"),
+    info("mqtt.ver", Field::MqttVersion, Unsigned, &[], "protocol level of the packet's connection: 3 (3.1), 4 (3.1.1) or 5 (5.0)"),
     info("mqtt.len", Field::MqttLen, Unsigned, &[], "remaining length: bytes after the fixed header"),
     info("mqtt.reason_code", Field::MqttReasonCode, Unsigned, &[], "reason or return code: CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, DISCONNECT, AUTH, each of a SUBACK or UNSUBACK (the first only when raw bytes were not kept)"),
     info("mqtt.kalive", Field::MqttKeepAlive, Unsigned, &[], "keep alive of a CONNECT, seconds"),
     info("mqtt.willtopic", Field::MqttWillTopic, Str, &[], "will topic of a CONNECT"),
-    info("mqtt.conack.val", Field::MqttConAckVal, Unsigned, &[], "return code (3.x) or reason code (5.0) of a CONNACK"),
+    info("mqtt.conack.val", Field::MqttConAckVal, Unsigned, &[], "return code of an MQTT 3.x CONNACK"),
+    info("mqtt.suback.qos", Field::MqttSubAckQos, Unsigned, &[], "granted QoS (or 0x80 failure) of an MQTT 3.x SUBACK, one per filter"),
+    info("mqtt.connack.reason_code", Field::ReasonCodeOf(PacketType::ConnAck), Unsigned, &[], "reason code of an MQTT 5 CONNACK"),
+    info("mqtt.puback.reason_code", Field::ReasonCodeOf(PacketType::PubAck), Unsigned, &[], "reason code of an MQTT 5 PUBACK"),
+    info("mqtt.pubrec.reason_code", Field::ReasonCodeOf(PacketType::PubRec), Unsigned, &[], "reason code of an MQTT 5 PUBREC"),
+    info("mqtt.pubrel.reason_code", Field::ReasonCodeOf(PacketType::PubRel), Unsigned, &[], "reason code of an MQTT 5 PUBREL"),
+    info("mqtt.pubcomp.reason_code", Field::ReasonCodeOf(PacketType::PubComp), Unsigned, &[], "reason code of an MQTT 5 PUBCOMP"),
+    info("mqtt.suback.reason_code", Field::ReasonCodeOf(PacketType::SubAck), Unsigned, &[], "reason codes of an MQTT 5 SUBACK, one per filter"),
+    info("mqtt.unsuback.reason_code", Field::ReasonCodeOf(PacketType::UnsubAck), Unsigned, &[], "reason codes of an MQTT 5 UNSUBACK, one per filter"),
+    info("mqtt.disconnect.reason_code", Field::ReasonCodeOf(PacketType::Disconnect), Unsigned, &[], "reason code of an MQTT 5 DISCONNECT"),
+    info("mqtt.auth.reason_code", Field::ReasonCodeOf(PacketType::Auth), Unsigned, &[], "reason code of an MQTT 5 AUTH"),
     info("mqscope.dir", Field::Direction, Str, DIR_NAMES, "direction: to_broker or to_client"),
     info("mqscope.anomaly", Field::Anomaly, Str, &[], "code of each anomaly found on the packet (MQ-…); bare: has any"),
     info("mqscope.severity", Field::Severity, Str, SEVERITY_NAMES, "severity of each anomaly on the packet: note, warning or error"),

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::ops::ControlFlow;
 
 use super::{Field, FieldSource, FieldValue, Filter};
-use crate::codec::{Packet, PacketType};
+use crate::codec::{Packet, PacketType, ProtocolVersion};
 use crate::input::{Direction, Transport};
 use crate::model::{Connection, PacketMarks, PacketRecord, Trace};
 
@@ -70,6 +70,47 @@ impl<'t> PacketView<'t> {
         self.record
     }
 
+    /// The packet's protocol version, else its connection's.
+    fn version(&self) -> Option<ProtocolVersion> {
+        self.record
+            .version
+            .or_else(|| self.conn.and_then(|c| c.version))
+    }
+
+    fn is_v5(&self) -> bool {
+        self.version() == Some(ProtocolVersion::V5)
+    }
+
+    /// True when the fixed header's bits 1-3 are QoS and DUP: PUBLISH, and in MQTT 3.1 also
+    /// PUBREL, SUBSCRIBE and UNSUBSCRIBE.
+    fn has_qos_bits(&self) -> bool {
+        match self.record.packet_type {
+            PacketType::Publish => true,
+            PacketType::PubRel | PacketType::Subscribe | PacketType::Unsubscribe => {
+                self.version() == Some(ProtocolVersion::V3_1)
+            }
+            _ => false,
+        }
+    }
+
+    /// Every reason code of the packet: all of a SUBACK / UNSUBACK when its bytes are at hand,
+    /// else the record's (first) one.
+    fn reason_codes(&self, visit: Visit<'_>) -> ControlFlow<()> {
+        let codes: &[u8] = match self.decoded() {
+            Some(Packet::SubAck(ack)) => ack.reason_codes,
+            Some(Packet::UnsubAck(ack)) => ack.reason_codes,
+            _ => {
+                return self
+                    .record
+                    .reason_code
+                    .map_or(CONTINUE, |c| visit(FieldValue::Unsigned(u64::from(c))));
+            }
+        };
+        codes
+            .iter()
+            .try_for_each(|&c| visit(FieldValue::Unsigned(u64::from(c))))
+    }
+
     /// Source and destination endpoints, from the connection's roles and the direction.
     fn endpoints(&self) -> Option<(SocketAddr, SocketAddr)> {
         let conn = self.conn?;
@@ -93,10 +134,7 @@ impl<'t> PacketView<'t> {
         if !listed || self.record.truncated() {
             return None;
         }
-        let version = self
-            .record
-            .version
-            .or_else(|| self.conn.and_then(|c| c.version))?;
+        let version = self.version()?;
         let raw = self.bytes.or_else(|| self.trace.raw(self.packet_index))?;
         crate::codec::decode(raw, version).ok().map(|d| d.packet)
     }
@@ -136,9 +174,14 @@ impl FieldSource for PacketView<'_> {
                 visit(FieldValue::Unsigned(u64::from(d.port())))
             }),
             Field::MqttMsgType => visit(FieldValue::Unsigned(u64::from(r.packet_type.id()))),
-            // Wireshark shows QoS, DUP and RETAIN only on PUBLISH; elsewhere the bits are reserved.
-            Field::MqttQos if is_publish => visit(FieldValue::Unsigned(u64::from(r.qos()))),
-            Field::MqttDupFlag if is_publish => visit(FieldValue::Bool(r.dup())),
+            // QoS and DUP are PUBLISH fields; MQTT 3.1 also gave PUBREL, SUBSCRIBE and UNSUBSCRIBE
+            // a QoS (1) and a DUP flag (3.1 §3.6, §3.8, §3.10), and Wireshark shows them there.
+            Field::MqttQos if self.has_qos_bits() => {
+                visit(FieldValue::Unsigned(u64::from((r.first_byte >> 1) & 0x03)))
+            }
+            Field::MqttDupFlag if self.has_qos_bits() => {
+                visit(FieldValue::Bool(r.first_byte & 0x08 != 0))
+            }
             Field::MqttRetain if is_publish => visit(FieldValue::Bool(r.retain())),
             Field::MqttQos | Field::MqttDupFlag | Field::MqttRetain => CONTINUE,
             Field::MqttMsgId => r
@@ -173,20 +216,14 @@ impl FieldSource for PacketView<'_> {
                     visit(FieldValue::Unsigned(u64::from(v.level())))
                 }),
             Field::MqttLen => visit(FieldValue::Unsigned(r.remaining_length())),
-            Field::MqttReasonCode => match self.decoded() {
-                // Every code of a SUBACK / UNSUBACK, when the raw bytes were kept.
-                Some(Packet::SubAck(ack)) => ack
-                    .reason_codes
-                    .iter()
-                    .try_for_each(|&c| visit(FieldValue::Unsigned(u64::from(c)))),
-                Some(Packet::UnsubAck(ack)) => ack
-                    .reason_codes
-                    .iter()
-                    .try_for_each(|&c| visit(FieldValue::Unsigned(u64::from(c)))),
-                _ => r
-                    .reason_code
-                    .map_or(CONTINUE, |c| visit(FieldValue::Unsigned(u64::from(c)))),
-            },
+            Field::MqttReasonCode => self.reason_codes(visit),
+            Field::ReasonCodeOf(t) if r.packet_type == t && self.is_v5() => {
+                self.reason_codes(visit)
+            }
+            Field::MqttSubAckQos if r.packet_type == PacketType::SubAck && !self.is_v5() => {
+                self.reason_codes(visit)
+            }
+            Field::ReasonCodeOf(_) | Field::MqttSubAckQos => CONTINUE,
             Field::MqttKeepAlive if r.packet_type == PacketType::Connect => self
                 .conn
                 .and_then(|c| c.keep_alive)
@@ -194,22 +231,34 @@ impl FieldSource for PacketView<'_> {
             Field::MqttKeepAlive => CONTINUE,
             Field::Direction => visit(FieldValue::Str(r.dir.as_str())),
             Field::MqttHdrFlags => visit(FieldValue::Unsigned(u64::from(r.first_byte))),
-            Field::MqttTopicLen if is_publish => {
-                let from_alias = r.marks.has(PacketMarks::TOPIC_FROM_ALIAS);
-                let len = if from_alias {
-                    0
-                } else {
-                    trace.opt_str(r.topic).map_or(0, str::len)
-                };
-                visit(FieldValue::Unsigned(len as u64))
-            }
-            Field::MqttTopicLen => CONTINUE,
+            Field::MqttTopicLen => match self.decoded() {
+                Some(Packet::Subscribe(sub)) => sub
+                    .filters
+                    .iter()
+                    .try_for_each(|(f, _)| visit(FieldValue::Unsigned(f.len() as u64))),
+                Some(Packet::Unsubscribe(unsub)) => unsub
+                    .filters
+                    .iter()
+                    .try_for_each(|f| visit(FieldValue::Unsigned(f.len() as u64))),
+                _ if is_publish && r.marks.has(PacketMarks::TOPIC_FROM_ALIAS) => {
+                    visit(FieldValue::Unsigned(0))
+                }
+                _ if is_publish
+                    || r.packet_type == PacketType::Subscribe
+                    || r.packet_type == PacketType::Unsubscribe =>
+                {
+                    trace
+                        .opt_str(r.topic)
+                        .map_or(CONTINUE, |t| visit(FieldValue::Unsigned(t.len() as u64)))
+                }
+                _ => CONTINUE,
+            },
             Field::MqttWillTopic if r.packet_type == PacketType::Connect => self
                 .conn
                 .and_then(|c| c.will.as_ref())
                 .map_or(CONTINUE, |w| visit(FieldValue::Str(trace.str(w.topic)))),
             Field::MqttWillTopic => CONTINUE,
-            Field::MqttConAckVal if r.packet_type == PacketType::ConnAck => r
+            Field::MqttConAckVal if r.packet_type == PacketType::ConnAck && !self.is_v5() => r
                 .reason_code
                 .map_or(CONTINUE, |c| visit(FieldValue::Unsigned(u64::from(c)))),
             Field::MqttConAckVal => CONTINUE,
@@ -348,7 +397,10 @@ impl FieldSource for ConnectionView<'_> {
                 .will
                 .as_ref()
                 .map_or(CONTINUE, |w| visit(FieldValue::Str(trace.str(w.topic)))),
-            Field::MqttConAckVal => c
+            Field::MqttConAckVal if c.version != Some(ProtocolVersion::V5) => c
+                .connack_code
+                .map_or(CONTINUE, |v| visit(FieldValue::Unsigned(u64::from(v)))),
+            Field::ReasonCodeOf(PacketType::ConnAck) if c.version == Some(ProtocolVersion::V5) => c
                 .connack_code
                 .map_or(CONTINUE, |v| visit(FieldValue::Unsigned(u64::from(v)))),
             _ => CONTINUE,
@@ -463,6 +515,16 @@ mod tests {
             frames("mqscope.properties_len == 1 && mqscope.dir == to_client"),
             [2]
         );
+        assert_eq!(frames("mqtt.hdrflags == 0x3c"), [9]);
+        assert_eq!(frames("mqtt.topic_len == 20"), [3, 8]);
+        assert_eq!(frames("mqtt.topic_len == 9"), [7]);
+        assert_eq!(frames("mqscope.packet_len == 318"), [9]);
+        assert_eq!(frames("mqscope.transport == tcp").len(), 9);
+        // Stream 0 is MQTT 5, stream 1 MQTT 3.1.1: each has its own CONNACK field.
+        assert_eq!(frames("mqtt.conack.val == 0"), [6]);
+        assert_eq!(frames("mqtt.connack.reason_code == 0"), [2]);
+        assert_eq!(frames("mqtt.puback.reason_code == 0"), [4]);
+        assert_eq!(frames("mqtt.suback.qos"), Vec::<u64>::new());
     }
 
     #[test]
@@ -497,7 +559,8 @@ mod tests {
         assert_eq!(streams("mqtt.clientid == app"), [1]);
         assert_eq!(streams("mqtt.ver == 5"), [0]);
         assert_eq!(streams("mqscope.transport == TLS"), Vec::<usize>::new());
-        assert_eq!(streams("mqtt.conack.val == 0"), [0, 1]);
+        assert_eq!(streams("mqtt.conack.val == 0"), [1]);
+        assert_eq!(streams("mqtt.connack.reason_code == 0"), [0]);
         assert_eq!(streams("mqscope.anomaly == MQ-KEEPALIVE"), [0]);
         assert_eq!(streams("mqscope.anomaly"), [0, 1]);
         assert_eq!(streams("mqscope.incomplete"), [0, 1]);

@@ -196,7 +196,9 @@ fn decode_body(
     if partial && !has_payload {
         return Err(incomplete);
     }
-    let mut cx = Cx::new(avail.len(), version, partial);
+    let missing =
+        usize::try_from(packet_len.saturating_sub(avail.len() as u64)).unwrap_or(usize::MAX);
+    let mut cx = Cx::new(avail.len(), version, missing);
     let body = avail
         .get(usize::from(header.header_len)..)
         .unwrap_or_default();
@@ -237,9 +239,7 @@ fn decode_body(
         let err = to_decode_error(e, avail.len());
         match err.kind {
             // In a prefix, a field that does not fit may simply lie in the bytes not captured.
-            DecodeErrorKind::Truncated | DecodeErrorKind::PropertyLengthOverflow if partial => {
-                incomplete
-            }
+            DecodeErrorKind::Truncated if partial => incomplete,
             _ => err,
         }
     })?;
@@ -250,11 +250,10 @@ fn decode_body(
     // HeaderSizes: properties are every property block (length field included, will
     // properties too); payload starts at the mark (trailing bytes count as payload); the
     // variable header is the rest of the remaining length.
-    let missing = packet_len.saturating_sub(avail.len() as u64);
     let (payload_region, props_before_payload) =
         cx.payload_mark.unwrap_or((rest.len(), cx.property_bytes));
     let properties = u64::from(cx.property_bytes);
-    let payload = (payload_region as u64 + missing)
+    let payload = (payload_region as u64 + missing as u64)
         .saturating_sub(properties - u64::from(props_before_payload).min(properties));
     let variable = u64::from(header.remaining_length)
         .saturating_sub(payload)

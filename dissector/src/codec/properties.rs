@@ -337,11 +337,16 @@ pub(crate) fn parse_properties<'a>(
     if non_minimal {
         cx.warn(WarningKind::NonMinimalVarInt, i);
     }
-    let Some(raw) = usize::try_from(len)
-        .ok()
-        .and_then(|len| after_len.get(..len))
-    else {
-        return Err(WireError::at(DecodeErrorKind::PropertyLengthOverflow, i));
+    let len = usize::try_from(len).unwrap_or(usize::MAX);
+    let Some(raw) = after_len.get(..len) else {
+        // In a prefix (`decode_partial`) a block that fits the whole packet is merely cut.
+        let fits_packet = len <= after_len.len().saturating_add(cx.missing);
+        let kind = if cx.partial && fits_packet {
+            DecodeErrorKind::Truncated
+        } else {
+            DecodeErrorKind::PropertyLengthOverflow
+        };
+        return Err(WireError::at(kind, i));
     };
     let rest = &after_len[raw.len()..];
     let block_offset = cx.offset(after_len);

@@ -194,18 +194,21 @@ pub(crate) struct Cx {
     /// Decoding a prefix of a larger packet (`decode_partial`): the last variable-size field may
     /// be cut, and nothing is "trailing".
     pub partial: bool,
+    /// Bytes of the packet beyond the input (`decode_partial`), 0 otherwise.
+    pub missing: usize,
 }
 
 impl Cx {
     /// A context for input whose end is `end` bytes from the start of the packet.
-    pub fn new(end: usize, version: ProtocolVersion, partial: bool) -> Cx {
+    pub fn new(end: usize, version: ProtocolVersion, missing: usize) -> Cx {
         Cx {
             end,
             version,
             warnings: Warnings::default(),
             property_bytes: 0,
             payload_mark: None,
-            partial,
+            partial: missing > 0,
+            missing,
         }
     }
 

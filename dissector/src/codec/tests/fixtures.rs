@@ -1036,6 +1036,33 @@ fn decode_partial_keeps_headers_of_a_huge_publish() {
 }
 
 #[test]
+fn decode_partial_tells_a_cut_property_block_from_an_impossible_one() {
+    // v5 PUBLISH of 4 + 300 bytes; the prefix ends inside its property block.
+    let prefix = cat(&[
+        &[0x30, 0xac, 0x02], // PUBLISH, remaining length 300
+        &[0x00, 0x01],
+        b"t",          // topic
+        &[0x80, 0x01], // property length 128: fits the packet, not the prefix
+        &[0x26, 0x00], // start of a user property
+    ]);
+    let err = decode_partial(&prefix, 303, ProtocolVersion::V5).unwrap_err();
+    assert_eq!(
+        err.kind,
+        DecodeErrorKind::Incomplete {
+            needed: Some(303 - 10)
+        }
+    );
+    // Property length 1000 cannot fit a 300-byte packet at all.
+    let mut bad = prefix.clone();
+    bad[6..8].copy_from_slice(&[0xe8, 0x07]);
+    let err = decode_partial(&bad, 303, ProtocolVersion::V5).unwrap_err();
+    assert_eq!(
+        (err.kind, err.offset),
+        (DecodeErrorKind::PropertyLengthOverflow, 6)
+    );
+}
+
+#[test]
 fn decode_partial_cuts_a_connect_will_payload_and_suback_codes() {
     let bytes = cat(&[
         &[0x10, 0x80, 0x08], // CONNECT, remaining length 1024

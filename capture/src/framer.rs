@@ -21,6 +21,8 @@ use crate::plausible::{self, Check};
 
 /// Packets in a row that make a resynchronisation point credible.
 const RESYNC_CHAIN: usize = 3;
+/// Undecided candidate positions remembered while resynchronising.
+const MAX_UNDECIDED: usize = 64;
 /// Bytes we hold while a candidate is undecided before accepting it anyway.
 const RESYNC_WINDOW: usize = 256 * 1024;
 /// Bytes without any credible packet after which a direction is given up as not MQTT.
@@ -67,6 +69,8 @@ enum State {
         first_frame: u64,
         packet_len: u64,
         remaining: u64,
+        /// Head bytes to keep (less than the usual when bytes of the packet were lost).
+        head_cap: usize,
     },
     /// Looking for a packet boundary; `buf` holds undecided bytes.
     Resync {
@@ -129,6 +133,12 @@ pub(crate) struct MqttFramer {
     pub packets: u64,
     /// Whether any packet was ever delivered.
     synced_once: bool,
+    /// Frame and time of the last bytes pushed.
+    last: Option<(u64, Timestamp)>,
+    /// Resync: `buf` positions before this were scanned.
+    scanned: usize,
+    /// Resync: positions that need more bytes to decide.
+    undecided: Vec<usize>,
 }
 
 impl MqttFramer {
@@ -155,6 +165,9 @@ impl MqttFramer {
             pending_gap: None,
             packets: 0,
             synced_once: false,
+            last: None,
+            scanned: 0,
+            undecided: Vec::new(),
         }
     }
 
@@ -358,6 +371,7 @@ impl MqttFramer {
             first_frame,
             packet_len: h.packet_len(),
             remaining: h.packet_len() - rest.len() as u64,
+            head_cap: keep,
         };
     }
 
@@ -372,12 +386,13 @@ impl MqttFramer {
             first_frame,
             packet_len,
             remaining,
+            head_cap,
         } = self.state
         else {
             return 0;
         };
         let n = (data.len() as u64).min(remaining) as usize;
-        let room = self.keep().saturating_sub(self.buf.len());
+        let room = head_cap.saturating_sub(self.buf.len());
         if room > 0 {
             self.buf
                 .extend_from_slice(data.get(..room.min(n)).unwrap_or(&[]));
@@ -407,6 +422,7 @@ impl MqttFramer {
                 first_frame,
                 packet_len,
                 remaining,
+                head_cap,
             };
         }
         n
@@ -514,6 +530,7 @@ impl MqttFramer {
             first_ts,
             skip_offset: buf_offset,
         };
+        self.reset_scan();
         self.mark(frame_no, ts);
         let rest = data.get(used..).unwrap_or(&[]);
         self.buf.extend_from_slice(rest);
@@ -543,6 +560,7 @@ impl MqttFramer {
         buf.clear();
         buf.extend_from_slice(rest);
         std::mem::swap(&mut self.marks, &mut marks);
+        self.reset_scan();
         self.buf = buf;
         self.state = State::Resync {
             cause,
@@ -565,9 +583,14 @@ impl MqttFramer {
         } = self.state
         {
             let max_packet = self.max_packet();
+            // Positions left undecided last time are re-checked; positions before `scanned`
+            // were rejected for good (more bytes never make an implausible start plausible).
             let mut found = None;
-            let mut wait_at = None;
-            for i in 0..self.buf.len() {
+            let mut undecided = Vec::new();
+            let candidates = std::mem::take(&mut self.undecided)
+                .into_iter()
+                .chain(self.scanned..self.buf.len());
+            for i in candidates {
                 let candidate = self.buf.get(i..).unwrap_or(&[]);
                 match plausible::check_chain(candidate, max_packet, RESYNC_CHAIN, true, at_end) {
                     Check::Plausible(_) => {
@@ -576,21 +599,31 @@ impl MqttFramer {
                     }
                     Check::Implausible => {}
                     Check::NeedMore => {
-                        if self.buf.len() - i > RESYNC_WINDOW {
-                            found = Some(i);
-                        } else {
-                            wait_at = Some(i);
+                        // A false start claiming a long packet must not block the real
+                        // boundary behind it: keep scanning, remember a few undecided.
+                        if undecided.len() < MAX_UNDECIDED {
+                            undecided.push(i);
                         }
-                        break;
                     }
                 }
             }
+            self.scanned = self.buf.len();
+            let first_undecided = undecided.first().copied();
+            if found.is_none()
+                && let Some(u) = first_undecided
+                && self.buf.len() - u > RESYNC_WINDOW
+            {
+                found = Some(u);
+            }
+            let wait_at = first_undecided;
             let buf_start = self.offset - self.buf.len() as u64;
             let drop = found.or(wait_at).unwrap_or(self.buf.len());
             skipped += drop as u64;
             if found.is_none() {
                 // Nothing credible yet: forget the rejected prefix, keep the undecided rest.
                 self.buf.drain(..drop);
+                self.scanned -= drop;
+                self.undecided = undecided.into_iter().map(|u| u - drop).collect();
                 self.trim_marks(buf_start + drop as u64);
                 self.state = State::Resync {
                     cause,
@@ -603,6 +636,7 @@ impl MqttFramer {
                     self.report_episode(cause, skipped, first_frame, first_ts, skip_offset, sink);
                     self.buf.clear();
                     self.marks.clear();
+                    self.reset_scan();
                     self.state = State::Synced;
                 } else if skipped > GIVE_UP_AFTER && !self.synced_once {
                     self.report_episode(cause, skipped, first_frame, first_ts, skip_offset, sink);
@@ -614,6 +648,8 @@ impl MqttFramer {
             }
             self.report_episode(cause, skipped, first_frame, first_ts, skip_offset, sink);
             self.state = State::Synced;
+            self.scanned = 0;
+            self.undecided.clear();
             let data = std::mem::take(&mut self.buf);
             let marks = std::mem::take(&mut self.marks);
             let start = buf_start + drop as u64;
@@ -622,6 +658,12 @@ impl MqttFramer {
             // from `marks` through `Prov::at`.
             self.synced(rest, start, Prov::Marks(&marks), sink);
         }
+    }
+
+    /// Forgets what resynchronisation scanning had found (the buffer changed wholesale).
+    fn reset_scan(&mut self) {
+        self.scanned = 0;
+        self.undecided.clear();
     }
 
     fn trim_marks(&mut self, keep_from: u64) {
@@ -708,15 +750,18 @@ impl MqttFramer {
                 first_frame,
                 packet_len,
                 remaining,
+                ..
             } => {
                 if missing <= remaining {
                     // The gap lies inside a payload we skip anyway: framing stays intact.
                     let remaining = remaining - missing;
+                    // Bytes after the hole are not the packet's head any more.
                     self.state = State::Skipping {
                         start_offset,
                         first_frame,
                         packet_len,
                         remaining,
+                        head_cap: self.buf.len(),
                     };
                     report_now(self, sink);
                     self.finish_skip_if_done(frame_no, ts, sink);
@@ -756,6 +801,7 @@ impl MqttFramer {
                             first_frame,
                             packet_len: h.packet_len(),
                             remaining,
+                            head_cap: self.buf.len(),
                         };
                         report_now(self, sink);
                         self.finish_skip_if_done(frame_no, ts, sink);
@@ -770,6 +816,7 @@ impl MqttFramer {
                 }
                 self.buf.clear();
                 self.marks.clear();
+                self.reset_scan();
                 let total = self.pending_gap.map(|g| g.missing).unwrap_or(0) + missing;
                 self.pending_gap = Some(PendingGap {
                     missing: total,
@@ -786,6 +833,7 @@ impl MqttFramer {
             first_frame,
             packet_len,
             remaining: 0,
+            ..
         } = self.state
         {
             let head = std::mem::take(&mut self.buf);
@@ -809,6 +857,7 @@ impl MqttFramer {
     }
 
     fn start_gap_resync(&mut self, missing: u64, frame_no: u64, ts: Timestamp) {
+        self.reset_scan();
         self.buf.clear();
         self.marks.clear();
         self.pending_gap = Some(PendingGap {
@@ -828,6 +877,31 @@ impl MqttFramer {
     /// The stream ended: decide what is still undecided.
     pub(crate) fn finish(&mut self, sink: &mut dyn EventSink) {
         self.try_resync(true, sink);
+        if let State::Skipping {
+            start_offset,
+            first_frame,
+            packet_len,
+            ..
+        } = self.state
+        {
+            // The stream ended inside a packet over the limit: its headers are still worth
+            // reporting (the end is missing either way).
+            let head = std::mem::take(&mut self.buf);
+            let (frame, ts) = self.last.unwrap_or((first_frame, Timestamp(0)));
+            self.emit(
+                &head,
+                Span {
+                    stream_offset: start_offset,
+                    first_frame,
+                    frame,
+                    ts,
+                    packet_len,
+                    truncated: true,
+                },
+                sink,
+            );
+            self.state = State::Synced;
+        }
         if let Some(gap) = self.pending_gap.take() {
             sink.event(StreamEvent::Gap(GapEvent {
                 stream: self.stream,

@@ -96,8 +96,10 @@ pub enum LiveStop {
     Stopped,
 }
 
-/// How long one blocking read waits before the stop conditions are checked again.
+/// Read timeout handed to libpcap (buffer flush interval where immediate mode is off).
 const READ_TIMEOUT_MS: i32 = 200;
+/// Pause when no frame is waiting, before the stop conditions are checked again.
+const IDLE_POLL: Duration = Duration::from_millis(5);
 
 /// An open live capture.
 pub struct LiveSource {
@@ -129,7 +131,13 @@ impl LiveSource {
             .snaplen(options.snaplen)
             .immediate_mode(options.immediate)
             .timeout(READ_TIMEOUT_MS);
-        let mut capture = inactive.open().map_err(|e| classify_open_error(name, &e))?;
+        // Non-blocking reads: with immediate mode, Linux libpcap ignores the read timeout and a
+        // blocking read on a quiet interface would never let the stop conditions be checked.
+        let mut capture = inactive
+            .open()
+            .map_err(|e| classify_open_error(name, &e))?
+            .setnonblock()
+            .map_err(|e| classify_open_error(name, &e))?;
         if let Some(filter) = &options.filter {
             capture
                 .filter(filter, true)
@@ -196,7 +204,7 @@ impl LiveSource {
                     };
                     return Ok(Ok(f(&frame)));
                 }
-                Err(pcap::Error::TimeoutExpired) => continue,
+                Err(pcap::Error::TimeoutExpired) => std::thread::sleep(IDLE_POLL),
                 Err(e) => {
                     let _ = self.flush();
                     return Err(classify_read_error(&self.options.interface, &e));

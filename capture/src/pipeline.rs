@@ -17,6 +17,7 @@ use dissector::input::{
 
 use crate::error::CaptureError;
 use crate::framer::MqttFramer;
+use crate::live::{LiveOptions, LiveSource, LiveStop};
 use crate::net::{NetLayer, NetOutcome, TcpSegment};
 use crate::plausible::{self, Check};
 use crate::source::{FileSource, RawFrame};
@@ -280,6 +281,28 @@ impl Pipeline {
                 Err(e)
             }
         }
+    }
+
+    /// Captures live until a stop condition (count, duration, stop flag) and reports events
+    /// as frames arrive. The copy file, if any, is flushed before returning.
+    pub fn run_live(
+        &mut self,
+        options: &LiveOptions,
+        sink: &mut dyn EventSink,
+    ) -> Result<(CaptureSummary, LiveStop), CaptureError> {
+        let mut source = LiveSource::open(options)?;
+        let stop = loop {
+            match source.next_with(|frame| self.push_frame(frame, sink)) {
+                Ok(Ok(())) => {}
+                Ok(Err(why)) => break Ok(why),
+                Err(e) => break Err(e),
+            }
+        };
+        let flushed = source.flush();
+        let summary = self.finish(sink);
+        let why = stop?;
+        flushed?;
+        Ok((summary, why))
     }
 
     /// Processes one frame.

@@ -103,10 +103,10 @@ pub fn check_packet(buf: &[u8], max_packet: u64) -> Check {
         2 => check_connack_body(body, rl),
         3 => check_publish_body(body, rl, (header.flags() >> 1) & 0x03),
         4..=7 => check_ack_body(body, rl),
-        8 => check_min_with_id(body, rl, 5),
-        9 => check_min_with_id(body, rl, 3),
-        10 => check_min_with_id(body, rl, 4),
-        11 => check_min_with_id(body, rl, 2),
+        8 => check_subscribe_body(body, rl, true),
+        9 => check_suback_body(body, rl, false),
+        10 => check_subscribe_body(body, rl, false),
+        11 => check_suback_body(body, rl, true),
         12 | 13 => {
             if rl == 0 {
                 Check::Plausible(0)
@@ -238,16 +238,149 @@ fn check_ack_body(body: &[u8], rl: usize) -> Check {
     properties_fill(body, 3, rl)
 }
 
-/// SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK: at least `min` bytes and a packet id ≠ 0.
-fn check_min_with_id(body: &[u8], rl: usize, min: usize) -> Check {
-    if rl < min {
-        return Check::Implausible;
-    }
+/// Largest SUBSCRIBE/SUBACK family packet believed while resynchronising: real ones are
+/// small, and these types are otherwise weakly constrained.
+const MAX_SUBSCRIBE_RL: usize = 64 * 1024;
+
+/// A packet id ≠ 0 at the start of `body`.
+fn packet_id_ok(body: &[u8]) -> Check {
     match be16(body, 0) {
         Some(0) => Check::Implausible,
         Some(_) => Check::Plausible(0),
         None => Check::NeedMore,
     }
+}
+
+/// Whichever of two readings is more credible: either is enough, both must fail to reject.
+fn either(a: Check, b: Check) -> Check {
+    match (a, b) {
+        (Check::Plausible(x), _) | (_, Check::Plausible(x)) => Check::Plausible(x),
+        (Check::NeedMore, _) | (_, Check::NeedMore) => Check::NeedMore,
+        _ => Check::Implausible,
+    }
+}
+
+/// A topic filter (length-prefixed, non-empty, no NUL, UTF-8 as far as present) at
+/// `body[at..]`, within the packet's `rl` bytes with `after` more bytes (options) behind it.
+fn filter_at(body: &[u8], at: usize, rl: usize, after: usize) -> Check {
+    let Some(len) = be16(body, at) else {
+        return if at + 2 > rl {
+            Check::Implausible
+        } else {
+            Check::NeedMore
+        };
+    };
+    let len = usize::from(len);
+    if len == 0 || at + 2 + len + after > rl {
+        return Check::Implausible;
+    }
+    let present = body
+        .get(at + 2..(at + 2 + len).min(body.len()))
+        .unwrap_or(&[]);
+    if present.contains(&0) {
+        return Check::Implausible;
+    }
+    if let Err(e) = std::str::from_utf8(present)
+        && e.error_len().is_some()
+    {
+        return Check::Implausible;
+    }
+    if present.len() < len {
+        return Check::NeedMore;
+    }
+    if after > 0 {
+        // Subscription options: QoS ≠ 3, reserved bits 6–7 clear (MQTT 5.0 §3.8.3.1).
+        return match body.get(at + 2 + len) {
+            Some(&o) if o & 0xc0 == 0 && o & 0x03 != 3 => Check::Plausible(0),
+            Some(_) => Check::Implausible,
+            None => Check::NeedMore,
+        };
+    }
+    Check::Plausible(0)
+}
+
+/// SUBSCRIBE / UNSUBSCRIBE: packet id ≠ 0 and a credible first topic filter, read as 3.1.1
+/// (filter right after the id) or as 5.0 (properties first).
+fn check_subscribe_body(body: &[u8], rl: usize, with_options: bool) -> Check {
+    let after = usize::from(with_options);
+    if rl < 2 + 3 + after || rl > MAX_SUBSCRIBE_RL {
+        return Check::Implausible;
+    }
+    match packet_id_ok(body) {
+        Check::Plausible(_) => {}
+        other => return other,
+    }
+    let v311 = filter_at(body, 2, rl, after);
+    let v5 = match body.get(2..).map(read_varint) {
+        Some(Ok(Some((plen, used, false)))) => {
+            filter_at(body, 2 + usize::from(used) + plen as usize, rl, after)
+        }
+        Some(Ok(None)) | None => Check::NeedMore,
+        _ => Check::Implausible,
+    };
+    either(v311, v5)
+}
+
+/// SUBACK / UNSUBACK: packet id ≠ 0, then (3.1.1) return codes 0, 1, 2 or 0x80 — UNSUBACK has
+/// none — or (5.0) properties and known reason codes.
+fn check_suback_body(body: &[u8], rl: usize, unsuback: bool) -> Check {
+    if !(2..=MAX_SUBSCRIBE_RL).contains(&rl) || (!unsuback && rl < 3) {
+        return Check::Implausible;
+    }
+    match packet_id_ok(body) {
+        Check::Plausible(_) => {}
+        other => return other,
+    }
+    let codes_ok = |codes: &[u8]| -> bool {
+        codes.iter().all(|&c| {
+            if unsuback {
+                matches!(c, 0x00 | 0x11 | 0x80 | 0x83 | 0x87 | 0x8f | 0x91)
+            } else {
+                matches!(
+                    c,
+                    0x00..=0x02 | 0x80 | 0x83 | 0x87 | 0x8f | 0x91 | 0x97 | 0x9e | 0xa1 | 0xa2
+                )
+            }
+        })
+    };
+    let v311 = if unsuback {
+        if rl == 2 {
+            Check::Plausible(0)
+        } else {
+            Check::Implausible
+        }
+    } else {
+        let codes = body.get(2..rl.min(body.len())).unwrap_or(&[]);
+        if codes.iter().all(|c| matches!(c, 0x00..=0x02 | 0x80)) {
+            if body.len() >= rl {
+                Check::Plausible(0)
+            } else {
+                Check::NeedMore
+            }
+        } else {
+            Check::Implausible
+        }
+    };
+    let v5 = match body.get(2..).map(read_varint) {
+        Some(Ok(Some((plen, used, false)))) => {
+            let codes_at = 2 + usize::from(used) + plen as usize;
+            if codes_at >= rl {
+                Check::Implausible
+            } else {
+                let codes = body.get(codes_at..rl.min(body.len())).unwrap_or(&[]);
+                if !codes_ok(codes) {
+                    Check::Implausible
+                } else if body.len() >= rl {
+                    Check::Plausible(0)
+                } else {
+                    Check::NeedMore
+                }
+            }
+        }
+        Some(Ok(None)) | None => Check::NeedMore,
+        _ => Check::Implausible,
+    };
+    either(v311, v5)
 }
 
 /// DISCONNECT and AUTH: empty, or (5.0) a reason code and properties.
@@ -295,8 +428,9 @@ pub fn check_chain(
             return Check::Plausible(first_len);
         }
         if rest.is_empty() && pos > buf.len() as u64 {
-            // The last packet runs past the bytes we have.
-            return if at_end && count > 0 {
+            // The last packet runs past the bytes we have: at the end, only the complete ones
+            // before it count.
+            return if at_end && count > 1 {
                 Check::Plausible(first_len)
             } else {
                 Check::NeedMore

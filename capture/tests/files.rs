@@ -1,0 +1,124 @@
+//! Capture file formats and damaged files.
+
+use std::io::Write;
+
+use capture::{CaptureError, PipelineConfig};
+use dissector::input::Direction;
+
+use crate::support::{Conversation, Link, run_bytes, standard_session, write_pcap, write_pcapng};
+
+fn session(link: Link, client: &str, server: &str) -> (Conversation, Vec<Vec<u8>>) {
+    let mut conv = Conversation::new(client, server, link, 77, 99);
+    let (c, _) = standard_session(&mut conv);
+    (conv, c)
+}
+
+#[test]
+fn pcap_microsecond_little_endian() {
+    let (conv, c) = session(Link::Ethernet, "10.0.0.2:40000", "10.0.0.1:1883");
+    let (rec, result) = run_bytes(
+        &write_pcap(&conv.frames, false, false),
+        PipelineConfig::default(),
+    );
+    let summary = result.expect("reads");
+    assert_eq!(summary.frames, conv.frames.len() as u64);
+    assert_eq!(rec.packets(0, Direction::ToBroker), c);
+    // Microsecond resolution: timestamps keep their microseconds.
+    assert_eq!(summary.first_ts, Some(conv.frames[0].ts));
+}
+
+#[test]
+fn pcap_nanosecond_big_endian() {
+    let (mut conv, c) = session(Link::Ethernet, "10.0.0.2:40000", "10.0.0.1:1883");
+    conv.frames[0].ts.0 += 123; // sub-microsecond part survives only with ns precision
+    let (rec, result) = run_bytes(
+        &write_pcap(&conv.frames, true, true),
+        PipelineConfig::default(),
+    );
+    let summary = result.expect("reads");
+    assert_eq!(summary.first_ts, Some(conv.frames[0].ts));
+    assert_eq!(rec.packets(0, Direction::ToBroker), c);
+}
+
+#[test]
+fn pcapng_with_two_interfaces_of_different_link_types() {
+    let (a, ca) = session(Link::Ethernet, "10.0.0.2:40000", "10.0.0.1:1883");
+    let (b, cb) = session(Link::Sll, "10.0.0.3:40001", "10.0.0.1:1883");
+    let mut frames = a.frames.clone();
+    frames.extend(b.frames.iter().cloned());
+    frames.sort_by_key(|f| f.ts);
+    let (rec, result) = run_bytes(&write_pcapng(&frames), PipelineConfig::default());
+    let summary = result.expect("reads");
+    assert_eq!(summary.frames, frames.len() as u64);
+    assert_eq!(summary.tcp_streams, 2);
+    let mut all = rec.packets(0, Direction::ToBroker);
+    all.extend(rec.packets(1, Direction::ToBroker));
+    let mut want = ca.clone();
+    want.extend(cb);
+    assert_eq!(all, want);
+}
+
+#[test]
+fn gzip_is_detected_by_content_not_name() {
+    let (conv, c) = session(Link::Ethernet, "10.0.0.2:40000", "10.0.0.1:1883");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&write_pcapng(&conv.frames)).expect("compress");
+    let bytes = gz.finish().expect("compress");
+    let (rec, result) = run_bytes(&bytes, PipelineConfig::default());
+    result.expect("reads");
+    assert_eq!(rec.packets(0, Direction::ToBroker), c);
+}
+
+#[test]
+fn truncated_file_delivers_every_complete_record_then_says_where() {
+    let (conv, _) = session(Link::Ethernet, "10.0.0.2:40000", "10.0.0.1:1883");
+    let full = write_pcap(&conv.frames, false, false);
+    let last_len = conv.frames.last().map(|f| f.data.len()).unwrap_or(0);
+    let last_start = full.len() - last_len - 16;
+    let cut = &full[..last_start + 20];
+    let (rec, result) = run_bytes(cut, PipelineConfig::default());
+    match result {
+        Err(CaptureError::Truncated { offset, frames }) => {
+            assert_eq!(offset, last_start as u64);
+            assert_eq!(frames, conv.frames.len() as u64 - 1);
+        }
+        other => panic!("expected truncation, got {other:?}"),
+    }
+    // All MQTT packets were in complete records (the last record is the server's FIN).
+    assert_eq!(rec.types(), vec![1, 2, 8, 9, 3, 4, 12, 13, 14]);
+    let msg = CaptureError::Truncated {
+        offset: 5,
+        frames: 1,
+    }
+    .to_string();
+    assert!(msg.contains("truncated at byte 5"), "{msg}");
+}
+
+#[test]
+fn corrupt_record_header_is_reported_with_its_offset() {
+    let (conv, _) = session(Link::Ethernet, "10.0.0.2:40000", "10.0.0.1:1883");
+    let mut bytes = write_pcap(&conv.frames, false, false);
+    // Third record's caplen := 0x7fff_ffff.
+    let mut at = 24;
+    for f in &conv.frames[..2] {
+        at += 16 + f.data.len();
+    }
+    bytes[at + 8..at + 12].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
+    let (_, result) = run_bytes(&bytes, PipelineConfig::default());
+    match result {
+        Err(CaptureError::Corrupt { offset, frames, .. }) => {
+            assert_eq!(offset, at as u64);
+            assert_eq!(frames, 2);
+        }
+        other => panic!("expected corrupt, got {other:?}"),
+    }
+}
+
+#[test]
+fn text_file_is_not_a_capture() {
+    let (_, result) = run_bytes(b"hello, this is not a capture\n", PipelineConfig::default());
+    assert!(
+        matches!(result, Err(CaptureError::NotACapture { .. })),
+        "{result:?}"
+    );
+}

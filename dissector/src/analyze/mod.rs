@@ -52,6 +52,9 @@ use crate::model::{
 use rustc_hash::FxHashMap;
 use state::{ConnState, Conns, Flight, PendingDelivery, TxHandle};
 
+/// At most this many spare step lists are kept for reuse.
+const SPARE_STEPS: usize = 256;
+
 /// What the analyzer keeps and how it judges.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalyzerConfig {
@@ -122,6 +125,8 @@ pub struct Analyzer {
     /// Transactions not kept in the trace (streaming mode), by slab slot.
     slab: Vec<Option<Transaction>>,
     slab_free: Vec<usize>,
+    /// Emptied step lists of finished transactions, for reuse (streaming mode).
+    spare_steps: Vec<Vec<TxStep>>,
     /// The newest PUBLISH into the broker per (topic, payload hash), within the delivery window.
     recent_publishes: FxHashMap<(Sym, u64), PendingDelivery>,
     /// Wills due, by (topic, payload hash): (index in `Trace::wills`, deadline, time of the
@@ -190,14 +195,15 @@ fn event_ts(event: &StreamEvent<'_>) -> Timestamp {
     }
 }
 
-/// FNV-1a 64 over a payload: cheap, stable, good enough to match fan-out copies.
+/// A 64-bit hash of a payload (FxHash over 8-byte words, then the length): cheap, and equal
+/// payloads hash equal, which is all fan-out and retransmission matching need. Not stable
+/// across versions of this crate; do not persist it.
 pub fn payload_hash(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
+    use std::hash::Hasher;
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(bytes);
+    h.write_usize(bytes.len());
+    h.finish()
 }
 
 fn dir_index(dir: Direction) -> usize {
@@ -225,6 +231,7 @@ impl Analyzer {
             sessions_by_client: FxHashMap::default(),
             slab: Vec::new(),
             slab_free: Vec::new(),
+            spare_steps: Vec::new(),
             recent_publishes: FxHashMap::default(),
             next_delivery_sweep: i64::MIN,
             pending_wills: FxHashMap::default(),
@@ -439,7 +446,8 @@ impl Analyzer {
         t.frames += 1;
         t.wire_bytes += u64::from(f.wire_len);
         t.tcp_payload_bytes += u64::from(f.tcp_payload_len);
-        self.ensure_conn(f.stream, f.ts, f.frame);
+        // Frames of a stream never announced count in the totals only (its first MQTT packet
+        // creates the connection).
         if let Some(c) = self.conn_mut(f.stream) {
             let d = dir_counters(c, f.dir);
             d.frames += 1;
@@ -755,6 +763,12 @@ impl Analyzer {
             self.slab_free.push(i);
             if tx.state != TxState::Complete {
                 self.trace.transactions.push(tx);
+            } else if self.spare_steps.len() < SPARE_STEPS {
+                // Streaming: a finished exchange's step list serves the next one (no allocation
+                // per QoS flow).
+                let mut steps = tx.steps;
+                steps.clear();
+                self.spare_steps.push(steps);
             }
         }
     }
@@ -785,7 +799,10 @@ impl Analyzer {
             qos,
             topic,
             steps: {
-                let mut steps = Vec::with_capacity(kind.steps().len());
+                let mut steps = self
+                    .spare_steps
+                    .pop()
+                    .unwrap_or_else(|| Vec::with_capacity(4));
                 steps.push(self.step());
                 steps
             },
@@ -940,7 +957,6 @@ impl Analyzer {
 
     fn analyse_packet(&mut self, p: &MqttBytes<'_>) {
         let stream = p.stream;
-        let k = dir_index(p.dir);
 
         // Fixed header (framing already accepted it; read it again for its encoding facts).
         match read_fixed_header(p.bytes) {
@@ -1004,28 +1020,38 @@ impl Analyzer {
         // Fast path: the connection's version is known and the packet is whole (almost always).
         // The decoded packet stays where it was decoded and is used by reference: it is a few
         // hundred bytes, and moving it around was a measurable share of the analysis.
-        let fast = match version {
-            Some(v) if ptype != PacketType::Connect && !p.truncated => {
-                Some((codec::decode(p.bytes, v), v))
+        if let Some(v) = version
+            && ptype != PacketType::Connect
+            && !p.truncated
+            && let Ok(decoded) = &codec::decode(p.bytes, v)
+        {
+            self.analyse_decoded(stream, p, decoded, v, None);
+            return;
+        }
+        match &self.decode(p, version, ptype) {
+            Ok((decoded, used, mismatch)) => {
+                let mismatch_with = if *mismatch { version } else { None };
+                self.analyse_decoded(stream, p, decoded, *used, mismatch_with);
             }
-            _ => None,
-        };
-        let slow;
-        let (decoded, used, mismatch) = match &fast {
-            Some((Ok(d), v)) => (d, *v, false),
-            _ => {
-                slow = self.decode(p, version, ptype);
-                match &slow {
-                    Ok((d, v, m)) => (d, *v, *m),
-                    Err(e) => {
-                        self.cur.marks.set(PacketMarks::DECODE_ERROR);
-                        self.undecodable_packet_seen(stream, p.dir, ptype);
-                        self.decode_failed(stream, p.dir, *e);
-                        return;
-                    }
-                }
+            Err(e) => {
+                self.cur.marks.set(PacketMarks::DECODE_ERROR);
+                self.undecodable_packet_seen(stream, p.dir, ptype);
+                self.decode_failed(stream, p.dir, *e);
             }
-        };
+        }
+    }
+
+    /// Everything after a successful decode. `mismatch_with` is the negotiated version when the
+    /// packet only decoded with the other layout.
+    fn analyse_decoded(
+        &mut self,
+        stream: u32,
+        p: &MqttBytes<'_>,
+        decoded: &Decoded<'_>,
+        used: ProtocolVersion,
+        mismatch_with: Option<ProtocolVersion>,
+    ) {
+        let k = dir_index(p.dir);
         if let Some(st) = self.conns.get_mut(&stream) {
             st.decode_failures[k] = None;
             st.after_gap[k] = false;
@@ -1033,16 +1059,16 @@ impl Analyzer {
         }
         self.cur.version = Some(used);
         self.cur.set_sizes(decoded.sizes);
-        if mismatch {
-            let negotiated = version.map_or("?", ProtocolVersion::name);
+        if let Some(negotiated) = mismatch_with {
             self.packet_anomaly(
                 stream,
                 AnomalyCode::VersionMismatch,
                 None,
                 format!(
-                    "{} decodes only as MQTT {} on a {negotiated} connection",
-                    ptype,
-                    used.name()
+                    "{} decodes only as MQTT {} on a {} connection",
+                    decoded.packet.packet_type(),
+                    used.name(),
+                    negotiated.name()
                 ),
             );
         }
@@ -2579,8 +2605,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fnv_hash_matches_the_reference_vectors() {
-        assert_eq!(payload_hash(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(payload_hash(b"a"), 0xaf63_dc4c_8601_ec8c);
+    fn payload_hash_tells_payloads_apart_and_matches_equal_ones() {
+        assert_eq!(payload_hash(b"reading 21"), payload_hash(b"reading 21"));
+        assert_ne!(payload_hash(b"reading 21"), payload_hash(b"reading 22"));
+        // The length is part of the hash: trailing zero bytes make a different payload.
+        assert_ne!(payload_hash(b"a"), payload_hash(b"a\0"));
+        assert_ne!(payload_hash(b""), payload_hash(b"\0"));
     }
 }

@@ -631,7 +631,7 @@ pub struct Delivery {
     pub topic: Sym,
     /// Payload length.
     pub payload_len: u32,
-    /// Hash of the payload (FNV-1a 64 of the bytes seen).
+    /// Hash of the payload bytes seen (`analyze::payload_hash`; equal payloads hash equal).
     pub payload_hash: u64,
     /// Time of the incoming PUBLISH.
     pub ts: Timestamp,

@@ -56,7 +56,7 @@ pub fn sources(input: &Input) -> Vec<CaptureSource> {
     }
 }
 
-/// The pipeline configuration: default ports plus `--mqtt-port` / `--ws-port`.
+/// The pipeline configuration: default ports plus `--mqtt-port` / `--ws-port` / `--tls-port`.
 pub fn pipeline_config(common: &Common) -> PipelineConfig {
     let mut config = PipelineConfig::default();
     for &p in &common.mqtt_ports {
@@ -67,6 +67,11 @@ pub fn pipeline_config(common: &Common) -> PipelineConfig {
     for &p in &common.ws_ports {
         if !config.ws_ports.contains(&p) {
             config.ws_ports.push(p);
+        }
+    }
+    for &p in &common.tls_ports {
+        if !config.tls_ports.contains(&p) {
+            config.tls_ports.push(p);
         }
     }
     config

@@ -21,6 +21,8 @@ pub struct Common {
     pub mqtt_ports: Vec<u16>,
     /// Extra MQTT-over-WebSocket ports.
     pub ws_ports: Vec<u16>,
+    /// Extra MQTT-over-TLS ports.
+    pub tls_ports: Vec<u16>,
     /// Progress bar allowed (still only on a terminal, for big files).
     pub progress: bool,
 }
@@ -273,6 +275,7 @@ impl TryFrom<LowArgs> for Config {
             show_passwords: g.show_passwords,
             mqtt_ports: g.mqtt_ports,
             ws_ports: g.ws_ports,
+            tls_ports: g.tls_ports,
             progress: !g.no_progress,
         };
         let format = g.format;

@@ -46,6 +46,10 @@ pub struct GlobalArgs {
     /// Also decode MQTT over WebSocket on this TCP port (repeatable; 80, 8080 and 8083 always are).
     #[arg(long = "ws-port", value_name = "PORT", global = true)]
     pub ws_ports: Vec<u16>,
+    /// Also treat this TCP port as MQTT over TLS (repeatable; 8883 always is): connection and
+    /// TLS metadata only, MQTT is not decrypted.
+    #[arg(long = "tls-port", value_name = "PORT", global = true)]
+    pub tls_ports: Vec<u16>,
     /// Never show a progress bar.
     #[arg(long, global = true)]
     pub no_progress: bool,

@@ -1860,7 +1860,7 @@ impl Analyzer {
         // by the receiver's Topic Alias Maximum (absent = 0: no aliases allowed).
         let alias = pb.properties.and_then(|p| p.topic_alias());
         let mut topic =
-            (!pb.topic.is_empty()).then(|| self.trace.strings.intern_bytes(pb.topic.bytes()));
+            (!pb.topic.is_empty()).then(|| self.intern_topic(stream, k, pb.topic.bytes()));
         if let Some(alias) = alias {
             self.cur.marks.set(PacketMarks::HAS_TOPIC_ALIAS);
             let max = self
@@ -2041,6 +2041,22 @@ impl Analyzer {
                 is_publish: true,
             },
         );
+    }
+
+    /// Interns a PUBLISH topic; a connection usually repeats its last topic in a direction,
+    /// which a byte comparison recognises without hashing.
+    fn intern_topic(&mut self, stream: u32, k: usize, bytes: &[u8]) -> Sym {
+        let last = self.conns.get(&stream).and_then(|st| st.last_topic[k]);
+        if let Some(sym) = last
+            && self.trace.strings.resolve(sym).as_bytes() == bytes
+        {
+            return sym;
+        }
+        let sym = self.trace.strings.intern_bytes(bytes);
+        if let Some(st) = self.conns.get_mut(&stream) {
+            st.last_topic[k] = Some(sym);
+        }
+        sym
     }
 
     fn add_flight(&mut self, stream: u32, dir: Direction, pid: u16, flight: Flight) {

@@ -81,6 +81,8 @@ pub(crate) struct ConnState {
     pub over_in_flight: [bool; 2],
     /// Topic alias → topic, per sender direction.
     pub aliases: [FxHashMap<u16, Sym>; 2],
+    /// The last PUBLISH topic per direction (interning shortcut).
+    pub last_topic: [Option<Sym>; 2],
     /// Keep alive from CONNECT.
     pub keep_alive: Option<u16>,
     /// Server Keep Alive from CONNACK (overrides the client's).
@@ -143,6 +145,7 @@ impl ConnState {
             over_receive_max: [false; 2],
             over_in_flight: [false; 2],
             aliases: [FxHashMap::default(), FxHashMap::default()],
+            last_topic: [None; 2],
             keep_alive: None,
             server_keep_alive: None,
             last_client_ts: None,

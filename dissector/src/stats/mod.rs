@@ -273,29 +273,29 @@ pub fn rates(trace: &Trace, config: &StatsConfig) -> Rates {
     let max = i64::try_from(config.max_rate_buckets.max(1)).unwrap_or(i64::MAX);
     // Buckets are aligned to multiples of their width; widen to a whole multiple of the
     // configured width (labels stay round) until they fit the cap.
+    // i128 arithmetic: timestamps from a damaged capture may sit anywhere in i64's range.
     let count = |width: i64| {
-        let start = first.0 - first.0.rem_euclid(width);
-        (start, (last.0 - start) / width + 1)
+        let start = i128::from(first.0) - i128::from(first.0.rem_euclid(width));
+        (start, (i128::from(last.0) - start) / i128::from(width) + 1)
     };
+    let max128 = i128::from(max);
     let mut factor = (last.nanos_since(first).max(0) / base / max).max(1);
-    let (mut width, (mut start, mut n)) = (
-        base.saturating_mul(factor),
-        count(base.saturating_mul(factor)),
-    );
-    while n > max && width < i64::MAX / 2 {
+    let mut width = base.saturating_mul(factor);
+    let (mut start, mut n) = count(width);
+    while n > max128 && width < i64::MAX / 2 {
         factor += 1;
         width = base.saturating_mul(factor);
         (start, n) = count(width);
     }
-    let n = usize::try_from(n).unwrap_or(0);
+    let n = usize::try_from(n.min(max128)).unwrap_or(0);
     let mut buckets: Vec<RateBucket> = (0..n)
         .map(|i| RateBucket {
-            start: start + i as i64 * width,
+            start: i64::try_from(start + i as i128 * i128::from(width)).unwrap_or(i64::MAX),
             ..RateBucket::default()
         })
         .collect();
     for p in &trace.packets {
-        let i = usize::try_from((p.ts.0 - start) / width).unwrap_or(0);
+        let i = usize::try_from((i128::from(p.ts.0) - start) / i128::from(width)).unwrap_or(0);
         if let Some(b) = buckets.get_mut(i) {
             let t = usize::from(p.packet_type.id());
             if let (Some(c), Some(bytes)) = (b.packets.get_mut(t), b.bytes.get_mut(t)) {
@@ -307,5 +307,30 @@ pub fn rates(trace: &Trace, config: &StatsConfig) -> Rates {
     Rates {
         bucket_nanos: width,
         buckets,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{Direction, Timestamp};
+    use crate::model::PacketRecord;
+
+    #[test]
+    fn rates_survive_timestamps_at_both_ends_of_the_range() {
+        let mut t = Trace::new();
+        for ts in [i64::MIN, 0, i64::MAX] {
+            t.packets.push(PacketRecord::new(
+                Timestamp(ts),
+                1,
+                0,
+                Direction::ToBroker,
+                0xc0,
+            ));
+        }
+        let r = rates(&t, &StatsConfig::default());
+        assert!(r.buckets.len() <= StatsConfig::default().max_rate_buckets);
+        let total: u64 = r.buckets.iter().map(|b| b.packets[12]).sum();
+        assert_eq!(total, 3);
     }
 }

@@ -86,6 +86,14 @@ pub fn capture_error(path: &Path, e: CaptureError) -> CliError {
         CaptureError::Open { source, .. } => {
             CliError::input(path, format!("cannot open: {source}"))
         }
+        // These name the file themselves; the CLI's message already starts with it.
+        CaptureError::NotACapture { magic, .. } => CliError::input(
+            path,
+            format!("not a pcap or pcapng capture (starts with {magic})"),
+        ),
+        CaptureError::Empty { .. } => {
+            CliError::input(path, "empty file, not a pcap or pcapng capture")
+        }
         other => CliError::input(path, other),
     }
 }

@@ -121,18 +121,120 @@ fn every_subcommand_help_has_examples() {
     }
 }
 
+/// A pcap (Ethernet, IPv4, TCP port 1883) of one connection: handshake, then `segments`
+/// (direction, bytes) in order.
+fn tiny_capture(segments: &[(bool, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Global header: magic, v2.4, thiszone, sigfigs, snaplen, LINKTYPE_ETHERNET.
+    for v in [0xa1b2_c3d4u32] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out.extend_from_slice(&65535u32.to_le_bytes());
+    out.extend_from_slice(&1u32.to_le_bytes());
+    let (client, broker) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+    let (mut seq_c, mut seq_b) = (1000u32, 5000u32);
+    let mut frame = |out: &mut Vec<u8>,
+                     n: u32,
+                     to_broker: bool,
+                     flags: u8,
+                     seq: u32,
+                     ack: u32,
+                     payload: &[u8]| {
+        let (src, dst, sport, dport) = if to_broker {
+            (client, broker, 40000u16, 1883u16)
+        } else {
+            (broker, client, 1883, 40000)
+        };
+        let mut tcp = Vec::new();
+        tcp.extend_from_slice(&sport.to_be_bytes());
+        tcp.extend_from_slice(&dport.to_be_bytes());
+        tcp.extend_from_slice(&seq.to_be_bytes());
+        tcp.extend_from_slice(&ack.to_be_bytes());
+        tcp.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        tcp.extend_from_slice(payload);
+        let total = (20 + tcp.len()) as u16;
+        let mut ip = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0];
+        ip[2..4].copy_from_slice(&total.to_be_bytes());
+        ip.extend_from_slice(&src);
+        ip.extend_from_slice(&dst);
+        let sum = ip
+            .chunks(2)
+            .map(|w| u32::from(u16::from_be_bytes([w[0], w[1]])))
+            .sum::<u32>();
+        let sum = !(((sum & 0xffff) + (sum >> 16)) as u16);
+        ip[10..12].copy_from_slice(&sum.to_be_bytes());
+        let mut eth = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00];
+        eth.extend_from_slice(&ip);
+        eth.extend_from_slice(&tcp);
+        for v in [n, 0, eth.len() as u32, eth.len() as u32] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        out.extend_from_slice(&eth);
+    };
+    frame(&mut out, 1, true, 0x02, seq_c, 0, &[]);
+    frame(&mut out, 2, false, 0x12, seq_b, seq_c + 1, &[]);
+    seq_c += 1;
+    seq_b += 1;
+    frame(&mut out, 3, true, 0x10, seq_c, seq_b, &[]);
+    for (i, (to_broker, bytes)) in segments.iter().enumerate() {
+        let n = 4 + i as u32;
+        if *to_broker {
+            frame(&mut out, n, true, 0x18, seq_c, seq_b, bytes);
+            seq_c += bytes.len() as u32;
+        } else {
+            frame(&mut out, n, false, 0x18, seq_b, seq_c, bytes);
+            seq_b += bytes.len() as u32;
+        }
+    }
+    out
+}
+
 #[test]
-fn control_characters_in_names_are_escaped_in_text_output() {
-    // The terminal never receives raw escape sequences: every string of the packet is escaped.
-    let (_, out, _) = run(&[
-        "read",
-        "-r",
-        "samples/mqtt311-session.pcap",
-        "--mqtt-port",
-        "1",
-        "--payload",
-        "text",
-    ]);
-    assert!(!out.contains('\x1b'));
-    assert!(out.lines().all(|l| !l.contains('\r')));
+fn control_characters_of_topics_and_payloads_never_reach_the_terminal() {
+    // CONNECT (3.1.1, client id "x"), CONNACK, PUBLISH QoS 0 whose topic and payload hold
+    // terminal escape sequences, a carriage return and a newline.
+    let connect: &[u8] = &[
+        0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 1, b'x',
+    ];
+    let connack: &[u8] = &[0x20, 2, 0, 0];
+    let topic = b"evil\x1b[2J/t";
+    let payload = b"\x1b]0;pwned\x07 hi\r\n";
+    let mut publish = vec![
+        0x30,
+        (2 + topic.len() + payload.len()) as u8,
+        0,
+        topic.len() as u8,
+    ];
+    publish.extend_from_slice(topic);
+    publish.extend_from_slice(payload);
+    let pcap = tiny_capture(&[(true, connect), (false, connack), (true, &publish)]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("evil.pcap");
+    std::fs::write(&path, pcap).unwrap_or_else(|e| panic!("{e}"));
+    let path = path.to_string_lossy().into_owned();
+    for args in [
+        &["--payload", "text"][..],
+        &["-V"][..],
+        &["--payload", "json"][..],
+    ] {
+        let mut all = vec!["read", "-r", path.as_str()];
+        all.extend_from_slice(args);
+        let (code, out, err) = run(&all);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("PUBLISH"), "{out}");
+        assert!(
+            !out.contains('\x1b') && !out.contains('\x07') && !out.contains('\r'),
+            "{out:?}"
+        );
+        assert!(out.contains("evil\\x1b[2J/t"), "{out}");
+    }
+    // JSON keeps the exact bytes (escaped by JSON itself).
+    let (_, json, _) = run(&["read", "-r", &path, "-T", "jsonl", "--payload", "text"]);
+    let rows = json_lines(&json);
+    assert_eq!(rows.len(), 3, "{json}");
+    assert_eq!(rows[2]["topic"], "evil\u{1b}[2J/t");
+    assert_eq!(rows[2]["payload"], "\u{1b}]0;pwned\u{7} hi\r\n");
 }

@@ -96,10 +96,11 @@ fn append_connection(
         });
     }
     let mut row_of_packet: HashMap<u64, usize> = HashMap::new();
-    // Anomalies not tied to a packet (gaps, keep-alive lapses) become notes, merged in by time.
+    // Anomalies not tied to a packet (gaps, keep-alive lapses) become notes, merged in by time;
+    // MQ-NO-DISCONNECT is what the close note says already.
     let mut loose: Vec<&crate::model::Anomaly> = trace
         .anomalies_of_connection(conn)
-        .filter(|a| a.packet.is_none())
+        .filter(|a| a.packet.is_none() && a.code != AnomalyCode::ClosedWithoutDisconnect)
         .collect();
     loose.sort_by_key(|a| (a.ts, a.frame));
     let mut loose = loose.into_iter().peekable();

@@ -15,7 +15,7 @@ pub use topics::{TopicLevel, topic_tree};
 
 use crate::codec::PacketType;
 use crate::input::Direction;
-use crate::model::{PacketMarks, Trace};
+use crate::model::{PacketMarks, PacketRecord, Trace};
 use std::collections::HashSet;
 
 /// What to compute and how finely.
@@ -154,11 +154,29 @@ fn share(part: u64, whole: u64) -> f64 {
 
 /// Header-size statistics of the retained packets.
 pub fn header_stats(trace: &Trace) -> HeaderStats {
+    let mut h = header_stats_of(trace, &trace.packets);
+    // Every frame of every MQTT connection, also those that carried no whole packet.
+    h.wire_bytes = trace.totals.wire_bytes;
+    h.header_share_of_wire = share(h.header_bytes, h.wire_bytes);
+    h.overhead_share_of_wire = share(h.wire_bytes.saturating_sub(h.payload_bytes), h.wire_bytes);
+    h
+}
+
+/// Header-size statistics of a subset of the packet records (e.g. those a display filter
+/// keeps). Wire bytes are those of the connections the subset touches.
+pub fn header_stats_of<'t>(
+    trace: &'t Trace,
+    packets: impl IntoIterator<Item = &'t PacketRecord>,
+) -> HeaderStats {
     let mut rows: std::collections::BTreeMap<(u8, u8), HeaderRow> = Default::default();
     let mut h = HeaderStats::default();
     let mut two_byte = 0u64;
     let mut topics_seen: HashSet<(u32, Direction, crate::model::Sym)> = HashSet::new();
-    for p in &trace.packets {
+    let mut conns: HashSet<u32> = HashSet::new();
+    let mut packets_counted = 0u64;
+    for p in packets {
+        packets_counted += 1;
+        conns.insert(p.conn);
         let version = p.version.map_or(0, |v| v.level());
         let row = rows
             .entry((p.packet_type.id(), version))
@@ -197,16 +215,37 @@ pub fn header_stats(trace: &Trace) -> HeaderStats {
         }
     }
     h.rows = rows.into_values().collect();
-    h.packets = trace.packets.len() as u64;
+    h.packets = packets_counted;
     h.two_byte_fixed_header_share = share(two_byte, h.packets);
     h.header_bytes = h.rows.iter().map(HeaderRow::header).sum();
     h.payload_bytes = h.rows.iter().map(|r| r.payload).sum();
     h.mqtt_bytes = h.header_bytes + h.payload_bytes;
     h.header_share_of_mqtt = share(h.header_bytes, h.mqtt_bytes);
-    h.wire_bytes = trace.totals.wire_bytes;
+    h.wire_bytes = conns
+        .iter()
+        .filter_map(|&c| trace.connection(c as usize))
+        .map(|c| c.to_broker.wire_bytes + c.to_client.wire_bytes)
+        .sum();
     h.header_share_of_wire = share(h.header_bytes, h.wire_bytes);
     h.overhead_share_of_wire = share(h.wire_bytes.saturating_sub(h.payload_bytes), h.wire_bytes);
     h
+}
+
+/// Header-size statistics per connection (`mqscope stats --by connection`), in one pass:
+/// (connection index, its statistics), for connections with at least one packet record.
+pub fn header_stats_by_connection(trace: &Trace) -> Vec<(u32, HeaderStats)> {
+    let mut groups: Vec<Vec<&PacketRecord>> = vec![Vec::new(); trace.connections.len()];
+    for p in &trace.packets {
+        if let Some(g) = groups.get_mut(p.conn as usize) {
+            g.push(p);
+        }
+    }
+    groups
+        .into_iter()
+        .enumerate()
+        .filter(|(_, g)| !g.is_empty())
+        .map(|(i, g)| (i as u32, header_stats_of(trace, g)))
+        .collect()
 }
 
 /// Broker fan-out statistics.

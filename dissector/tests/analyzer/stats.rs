@@ -214,3 +214,37 @@ fn compute_bundles_every_statistic_and_serialises() {
         assert!(json.get(key).is_some(), "{key}");
     }
 }
+
+#[test]
+fn header_stats_of_a_subset_and_per_connection() {
+    let mut s = Script::new();
+    s.c(connect(4, "a", 60))
+        .b(connack(false, 0))
+        .wire(Direction::ToBroker, 100, 19);
+    s.open(1, RoleSource::Handshake);
+    s.send(1, Direction::ToBroker, connect(4, "bb", 60));
+    let t = s.run();
+    // Only the CONNACK: 4 bytes, all header; connection 0 has 100 wire bytes.
+    let only_connack = stats::header_stats_of(
+        &t,
+        t.packets
+            .iter()
+            .filter(|p| p.packet_type.name() == "CONNACK"),
+    );
+    assert_eq!(
+        (
+            only_connack.packets,
+            only_connack.mqtt_bytes,
+            only_connack.header_bytes
+        ),
+        (1, 4, 4)
+    );
+    assert_eq!(only_connack.wire_bytes, 100);
+    let per_conn = stats::header_stats_by_connection(&t);
+    let summary: Vec<_> = per_conn
+        .iter()
+        .map(|(c, h)| (*c, h.packets, h.mqtt_bytes))
+        .collect();
+    // CONNECT "a": fixed 2 + variable 10 + id 3 = 15, plus CONNACK 4; CONNECT "bb": 16.
+    assert_eq!(summary, [(0, 2, 19), (1, 1, 16)]);
+}

@@ -431,17 +431,32 @@ impl Filter {
         self.matches(&PacketView::from_analyzed(trace, packet))
     }
 
-    /// True when the filter holds for the connection at `index` of `trace.connections`.
+    /// True when the filter holds for the connection at `index` of `trace.connections`, on the
+    /// connection's own fields ([`ConnectionView`]); its packets are not looked at.
     pub fn matches_connection(&self, trace: &Trace, index: usize) -> bool {
         ConnectionView::new(trace, index).is_some_and(|c| self.matches(&c))
     }
 
-    /// Indexes in `trace.connections` of the connections the filter holds for, in order. Looks
-    /// at every transaction once (not once per connection) when the filter asks for
-    /// `mqscope.incomplete`.
+    /// Indexes in `trace.connections` of the connections the filter selects, in order: those
+    /// whose own fields match ([`Filter::matches_connection`]) and those with a packet that
+    /// matches. So `mqtt.msgtype == PUBLISH` selects the connections that published and
+    /// `mqscope.anomaly == "MQ-KEEPALIVE"` those with that connection-level finding. The one
+    /// rule for `mqscope flows -Y`, the GUI's connection view and filtered exports. One pass
+    /// over the packets and one over the transactions, not one per connection.
     pub fn matching_connections(&self, trace: &Trace) -> Vec<usize> {
+        let count = trace.connections.len();
+        if self.is_all() {
+            return (0..count).collect();
+        }
+        let mut keep = vec![false; count];
+        for pos in self.matching_packets(trace) {
+            let conn = trace.packets.get(pos).map(|p| p.conn as usize);
+            if let Some(k) = conn.and_then(|c| keep.get_mut(c)) {
+                *k = true;
+            }
+        }
         let incomplete = self.uses(Field::Incomplete).then(|| {
-            let mut flags = vec![false; trace.connections.len()];
+            let mut flags = vec![false; count];
             for t in trace
                 .transactions
                 .iter()
@@ -453,12 +468,13 @@ impl Filter {
             }
             flags
         });
-        (0..trace.connections.len())
+        (0..count)
             .filter(|&i| {
-                ConnectionView::new(trace, i).is_some_and(|mut view| {
-                    view.incomplete = incomplete.as_ref().and_then(|f| f.get(i).copied());
-                    self.matches(&view)
-                })
+                keep.get(i).copied().unwrap_or(false)
+                    || ConnectionView::new(trace, i).is_some_and(|mut view| {
+                        view.incomplete = incomplete.as_ref().and_then(|f| f.get(i).copied());
+                        self.matches(&view)
+                    })
             })
             .collect()
     }
@@ -553,7 +569,7 @@ mod tests {
     }
 
     #[test]
-    fn connections_match_on_their_own_fields_only() {
+    fn connections_match_on_their_own_fields_or_through_a_matching_packet() {
         assert_eq!(streams("mqtt"), [0, 1]);
         assert_eq!(streams("ip.addr == 10.0.0.0/8"), [0]);
         assert_eq!(streams("mqtt.clientid == app"), [1]);
@@ -564,7 +580,9 @@ mod tests {
         assert_eq!(streams("mqscope.anomaly == MQ-KEEPALIVE"), [0]);
         assert_eq!(streams("mqscope.anomaly"), [0, 1]);
         assert_eq!(streams("mqscope.incomplete"), [0, 1]);
-        assert_eq!(streams("mqtt.msgtype == PUBLISH"), Vec::<usize>::new());
+        assert_eq!(streams("mqtt.msgtype == PUBLISH"), [0, 1]);
+        assert_eq!(streams("mqtt.msgtype == SUBSCRIBE"), [1]);
+        assert_eq!(streams("mqtt.qos == 2"), [0]);
         let trace = sample_trace();
         let filter = Filter::parse("mqscope.incomplete && tcp.port == 40000").unwrap();
         assert!(filter.matches_connection(&trace, 1));

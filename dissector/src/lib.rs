@@ -5,6 +5,9 @@
 //! - [`framing::frame`]: where does the next MQTT control packet in a byte stream end?
 //! - [`codec::decode`]: one whole packet's bytes → a borrowed, typed [`codec::Packet`].
 //! - [`codec::encode`]: the mirror of `decode`, for tests and tools that build traffic.
+//! - [`filter::Filter`]: the display-filter language (Wireshark's syntax and field names) that
+//!   the CLI's `-Y` and the GUI's filter bar share.
+//! - `export` (cargo feature `export`): the model as tables in CSV, Parquet or JSON lines.
 #![forbid(unsafe_code)]
 #![deny(rustdoc::broken_intra_doc_links)]
 

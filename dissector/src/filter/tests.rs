@@ -420,3 +420,14 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_filter_can_be_shared_between_threads() {
+    // The GUI parses on the UI thread and filters on the loader thread.
+    fn shareable<T: Send + Sync + Clone>(_: &T) {}
+    let filter = Filter::parse("mqtt.topic matches \"^a\"").unwrap();
+    shareable(&filter);
+    let copy = filter.clone();
+    let handle = std::thread::spawn(move || copy.matches(&publish()));
+    assert!(!handle.join().unwrap());
+}

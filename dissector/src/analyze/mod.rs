@@ -65,6 +65,9 @@ pub struct AnalyzerConfig {
     pub retain_transactions: bool,
     /// Keep every retained packet's raw MQTT bytes (the GUI's hex pane). Off by default.
     pub keep_raw_bytes: bool,
+    /// Match broker fan-out into [`Trace::deliveries`] (off for streaming: the list grows with
+    /// every message a broker fans out).
+    pub track_deliveries: bool,
     /// Keep CONNECT passwords as text (otherwise only presence and length).
     pub show_passwords: bool,
     /// Window for matching a PUBLISH into the broker with its fan-out copies, nanoseconds.
@@ -82,6 +85,7 @@ impl Default for AnalyzerConfig {
             retain_packets: true,
             retain_transactions: true,
             keep_raw_bytes: false,
+            track_deliveries: true,
             show_passwords: false,
             delivery_window_nanos: 5_000_000_000,
             max_in_flight: 1000,
@@ -92,11 +96,12 @@ impl Default for AnalyzerConfig {
 
 impl AnalyzerConfig {
     /// The bounded-memory configuration for streaming output: no packet records, no completed
-    /// transactions, no raw bytes.
+    /// transactions, no raw bytes, no fan-out matching.
     pub fn streaming() -> AnalyzerConfig {
         AnalyzerConfig {
             retain_packets: false,
             retain_transactions: false,
+            track_deliveries: false,
             ..AnalyzerConfig::default()
         }
     }
@@ -1958,7 +1963,9 @@ impl Analyzer {
         {
             self.match_will(t, hash);
         }
-        if let Some(t) = topic {
+        if self.config.track_deliveries
+            && let Some(t) = topic
+        {
             self.track_delivery(t, hash, pb.payload.len());
         }
         if dir == Direction::ToClient

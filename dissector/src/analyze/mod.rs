@@ -2628,6 +2628,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn analyzer_can_run_on_a_loading_thread() {
+        fn sendable<T: Send>() {}
+        sendable::<Analyzer>();
+    }
+
+    #[test]
     fn payload_hash_tells_payloads_apart_and_matches_equal_ones() {
         assert_eq!(payload_hash(b"reading 21"), payload_hash(b"reading 21"));
         assert_ne!(payload_hash(b"reading 21"), payload_hash(b"reading 22"));

@@ -959,6 +959,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn topic_filters_match_as_the_spec_says() {
+        assert!(topic_matches("a/+/c", "a/b/c"));
+        assert!(topic_matches("a/#", "a"));
+        assert!(topic_matches("a/#", "a/b/c"));
+        assert!(topic_matches("#", "x/y"));
+        assert!(topic_matches("+/+", "/x"));
+        assert!(!topic_matches("a/+", "a/b/c"));
+        assert!(!topic_matches("a/b", "a"));
+        // §4.7.2: wildcards at the first level do not match $-topics.
+        assert!(!topic_matches("#", "$SYS/uptime"));
+        assert!(!topic_matches("+/uptime", "$SYS/uptime"));
+        assert!(topic_matches("$SYS/#", "$SYS/uptime"));
+    }
+
+    #[test]
+    fn trace_can_be_shared_across_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Trace>();
+    }
+
+    #[test]
     fn packet_record_is_at_most_64_bytes() {
         assert!(
             std::mem::size_of::<PacketRecord>() <= 64,

@@ -502,3 +502,33 @@ fn tables_larger_than_a_batch_are_written_in_several_batches_with_the_same_conte
     assert_eq!(text.lines().count(), 10, "one header line and nine rows");
     assert_eq!(text.lines().filter(|l| l.starts_with("frame,")).count(), 1);
 }
+
+#[test]
+fn every_format_writes_the_same_rows_for_the_same_filter() {
+    let trace = sample_trace();
+    for text in [
+        "",
+        "mqtt.msgtype == PUBLISH",
+        "tcp.stream == 1",
+        "mqscope.anomaly",
+        "mqtt.qos == 2",
+    ] {
+        let filter = Filter::parse(text).unwrap();
+        for table in Table::ALL {
+            let expected = table_frame(&trace, table, Some(&filter)).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let parquet = dir.path().join("t.parquet");
+            let jsonl = dir.path().join("t.jsonl");
+            let csv = dir.path().join("t.csv");
+            let rows = [&parquet, &jsonl, &csv]
+                .map(|p| write_table(&trace, table, p, Some(&filter)).unwrap());
+            assert_eq!(rows, [expected.height(); 3], "{table} with {text:?}");
+            let back = ParquetReader::new(File::open(&parquet).unwrap())
+                .finish()
+                .unwrap();
+            assert!(back.equals_missing(&expected), "{table} with {text:?}");
+            let lines = std::fs::read_to_string(&jsonl).unwrap().lines().count();
+            assert_eq!(lines, expected.height(), "{table} with {text:?}");
+        }
+    }
+}

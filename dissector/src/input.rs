@@ -61,6 +61,7 @@ pub enum Transport {
     /// MQTT directly on TCP.
     Tcp,
     /// MQTT in WebSocket binary frames (HTTP Upgrade seen).
+    #[serde(rename = "websocket")]
     WebSocket,
     /// TLS (port 8883): metadata only, MQTT not decrypted.
     Tls,

@@ -139,6 +139,9 @@ pub struct Analyzer {
     pending_wills: FxHashMap<(Sym, u64), (usize, i64, Timestamp)>,
     /// Wills of open connections by (topic, payload hash): the connection's stream.
     armed_wills: FxHashMap<(Sym, u64), u32>,
+    /// Unfinished QoS flows of ended connections, per session: (direction, packet id) →
+    /// (index in `Trace::transactions`, payload hash).
+    session_flights: FxHashMap<u32, FxHashMap<(Direction, u16), (usize, u64)>>,
     /// Capture time of the next sweep of `recent_publishes`.
     next_delivery_sweep: i64,
     on_packet: Option<PacketCallback>,
@@ -239,6 +242,7 @@ impl Analyzer {
             spare_steps: Vec::new(),
             recent_publishes: FxHashMap::default(),
             next_delivery_sweep: i64::MIN,
+            session_flights: FxHashMap::default(),
             pending_wills: FxHashMap::default(),
             armed_wills: FxHashMap::default(),
             on_packet: None,
@@ -567,6 +571,12 @@ impl Analyzer {
         let will_key = st.will;
         let will_copies = std::mem::take(&mut st.will_copies);
         let idx_u32 = st.idx;
+        let publish_flights: Vec<(Direction, u16, u64, TxHandle)> = st
+            .inflight
+            .iter()
+            .filter(|(_, f)| f.is_publish)
+            .map(|(&(d, pid), f)| (d, pid, f.payload_hash, f.tx))
+            .collect();
         let handles = st.take_unfinished();
         // A closed connection keeps only its flags: long live captures see many connections.
         st.release_memory();
@@ -674,7 +684,32 @@ impl Analyzer {
         } else {
             TxState::IncompleteAtClose
         };
-        self.end_transactions(idx_u32, handles, state, closed_by, ts);
+        let ended = self.end_transactions(idx_u32, handles, state, closed_by, ts);
+        self.remember_session_flights(idx, &publish_flights, &ended);
+    }
+
+    /// QoS flows cut by the end of a connection whose session persists are resent on the
+    /// session's next connection (MQTT 5.0 §4.4); remember them to link the resend.
+    fn remember_session_flights(
+        &mut self,
+        conn: usize,
+        flights: &[(Direction, u16, u64, TxHandle)],
+        ended: &[(TxHandle, Option<usize>)],
+    ) {
+        let Some(c) = self.trace.connections.get(conn) else {
+            return;
+        };
+        let persistent =
+            c.clean_start == Some(false) || c.limits.session_expiry_interval.is_some_and(|e| e > 0);
+        let Some(session) = c.session.filter(|_| persistent && !flights.is_empty()) else {
+            return;
+        };
+        let table = self.session_flights.entry(session).or_default();
+        for &(dir, pid, hash, h) in flights {
+            if let Some(&(_, Some(index))) = ended.iter().find(|(eh, _)| *eh == h) {
+                table.insert((dir, pid), (index, hash));
+            }
+        }
     }
 
     /// Ends the unfinished transactions of a connection that ended (`closed_by` at `ts`), in
@@ -686,7 +721,8 @@ impl Analyzer {
         state: TxState,
         closed_by: ClosedBy,
         ts: Timestamp,
-    ) {
+    ) -> Vec<(TxHandle, Option<usize>)> {
+        let mut ended = Vec::with_capacity(handles.len());
         let mut ordered: Vec<(u64, TxHandle)> = handles
             .into_iter()
             .map(|h| {
@@ -729,8 +765,10 @@ impl Analyzer {
                 tx.ended_by = Some(closed_by);
                 tx.ended_ts = Some(ts);
             }
-            self.tx_release(h);
+            let index = self.tx_release(h);
+            ended.push((h, index));
         }
+        ended
     }
 
     // ---------------------------------------------------------------------------------------
@@ -761,13 +799,19 @@ impl Analyzer {
 
     /// The transaction left the in-flight tables; in streaming mode it leaves memory too
     /// (unless it is worth reporting).
-    fn tx_release(&mut self, h: TxHandle) {
+    /// Returns the transaction's index in `Trace::transactions` when it is (or stays) there.
+    fn tx_release(&mut self, h: TxHandle) -> Option<usize> {
+        match h {
+            TxHandle::Kept(i) => return Some(i),
+            TxHandle::Slab(_) => {}
+        }
         if let TxHandle::Slab(i) = h
             && let Some(tx) = self.slab.get_mut(i).and_then(Option::take)
         {
             self.slab_free.push(i);
             if tx.state != TxState::Complete {
                 self.trace.transactions.push(tx);
+                return Some(self.trace.transactions.len() - 1);
             } else if self.spare_steps.len() < SPARE_STEPS {
                 // Streaming: a finished exchange's step list serves the next one (no allocation
                 // per QoS flow).
@@ -776,6 +820,7 @@ impl Analyzer {
                 self.spare_steps.push(steps);
             }
         }
+        None
     }
 
     fn step(&self) -> TxStep {
@@ -1695,6 +1740,12 @@ impl Analyzer {
             !c.flags.clean_start() || conn.limits.session_expiry_interval.is_some_and(|s| s > 0);
         if !c.client_id.is_empty() {
             self.join_session(idx, client_id, persistent);
+            if c.flags.clean_start()
+                && let Some(session) = self.sessions_by_client.get(&client_id)
+            {
+                // Clean start discards the session and its unfinished flows (§3.1.2.4).
+                self.session_flights.remove(session);
+            }
         } else if let Some(st) = self.conns.get_mut(&stream) {
             st.persistent_request = persistent;
         }
@@ -2035,6 +2086,7 @@ impl Analyzer {
                 st.orphans.push(f.tx);
             }
         }
+        self.link_session_resend(stream, dir, pid, hash, pb.dup);
         let h = self.tx_start(kind, Some(pid), pb.qos, topic);
         self.add_flight(
             stream,
@@ -2064,6 +2116,43 @@ impl Analyzer {
             st.last_topic[k] = Some(sym);
         }
         sym
+    }
+
+    /// A QoS PUBLISH that resends a flow its session left unfinished on an earlier connection:
+    /// the earlier transaction lists it among its retransmissions.
+    fn link_session_resend(&mut self, stream: u32, dir: Direction, pid: u16, hash: u64, dup: bool) {
+        if self.session_flights.is_empty() {
+            return;
+        }
+        let Some(session) = self
+            .conns
+            .get(&stream)
+            .and_then(|st| self.trace.connections.get(st.idx as usize))
+            .and_then(|c| c.session)
+        else {
+            return;
+        };
+        let Some(table) = self.session_flights.get_mut(&session) else {
+            return;
+        };
+        let Some((index, old_hash)) = table.remove(&(dir, pid)) else {
+            return;
+        };
+        if old_hash != hash {
+            return;
+        }
+        let packet = self.cur_index;
+        if let Some(tx) = self.trace.transactions.get_mut(index) {
+            tx.retransmissions.push(packet);
+        }
+        if !dup {
+            self.packet_anomaly(
+                stream,
+                AnomalyCode::RetransmitWithoutDup,
+                None,
+                format!("PUBLISH id {pid} resent after reconnect without DUP"),
+            );
+        }
     }
 
     fn add_flight(&mut self, stream: u32, dir: Direction, pid: u16, flight: Flight) {

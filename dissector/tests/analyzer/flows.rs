@@ -672,3 +672,56 @@ fn connack_before_the_gap_report_that_hid_the_connect_is_not_an_error() {
     let codes: Vec<_> = t.anomalies.iter().map(|a| a.code).collect();
     assert_eq!(codes, [AnomalyCode::TcpGap, AnomalyCode::MidStream]);
 }
+
+#[test]
+fn redelivery_on_the_next_connection_of_a_persistent_session_is_linked() {
+    // redeliv (clean session 0) gets PUBLISH id 1, never acks, disconnects; on reconnect the
+    // broker resends it with DUP and the client acks.
+    let mut s = Script::new();
+    s.c(connect_full(4, 0x00, 60, None, "redeliv", &[]))
+        .b(connack(false, 0));
+    s.b(publish(1, false, false, b"redo/x", Some(1), b"m"))
+        .c(DISCONNECT)
+        .close(0, CloseHow::Fin);
+    s.open(1, RoleSource::Handshake);
+    s.send(
+        1,
+        Direction::ToBroker,
+        connect_full(4, 0x00, 60, None, "redeliv", &[]),
+    );
+    s.send(1, Direction::ToClient, connack(true, 0));
+    s.send(
+        1,
+        Direction::ToClient,
+        publish(1, true, false, b"redo/x", Some(1), b"m"),
+    );
+    s.send(1, Direction::ToBroker, ack(4, 1));
+    for config in [AnalyzerConfig::default(), AnalyzerConfig::streaming()] {
+        let t = s.run_with(config);
+        let report = qos_report(&t);
+        assert_eq!(
+            report.incomplete.len(),
+            1,
+            "the first delivery stays incomplete"
+        );
+        let first = t
+            .transactions
+            .iter()
+            .find(|x| x.kind == TxKind::Qos1 && x.conn == 0)
+            .unwrap();
+        // Packets: CONNECT, CONNACK, PUBLISH, DISCONNECT | CONNECT, CONNACK, PUBLISH (6), PUBACK.
+        assert_eq!(first.retransmissions, [6]);
+        assert!(t.anomalies.is_empty(), "{:#?}", t.anomalies);
+    }
+
+    // Without DUP the resend is flagged; after a clean start nothing is linked.
+    let mut no_dup = s.clone();
+    no_dup.events.retain(|e| !matches!(e, crate::script::Ev::Packet { bytes, stream: 1, .. } if bytes.first() == Some(&0x3a)));
+    no_dup.send(
+        1,
+        Direction::ToClient,
+        publish(1, false, false, b"redo/x", Some(1), b"m"),
+    );
+    let t = no_dup.run();
+    assert_eq!(count(&t, AnomalyCode::RetransmitWithoutDup), 1);
+}

@@ -52,6 +52,9 @@ use crate::model::{
 use rustc_hash::FxHashMap;
 use state::{ConnState, Conns, Flight, PendingDelivery, TxHandle};
 
+/// A session's unfinished QoS flows: (direction, packet id) → (transaction index, payload hash).
+type SessionFlights = FxHashMap<(Direction, u16), (usize, u64)>;
+
 /// At most this many spare step lists are kept for reuse.
 const SPARE_STEPS: usize = 256;
 
@@ -141,7 +144,7 @@ pub struct Analyzer {
     armed_wills: FxHashMap<(Sym, u64), u32>,
     /// Unfinished QoS flows of ended connections, per session: (direction, packet id) →
     /// (index in `Trace::transactions`, payload hash).
-    session_flights: FxHashMap<u32, FxHashMap<(Direction, u16), (usize, u64)>>,
+    session_flights: FxHashMap<u32, SessionFlights>,
     /// Capture time of the next sweep of `recent_publishes`.
     next_delivery_sweep: i64,
     on_packet: Option<PacketCallback>,

@@ -468,6 +468,9 @@ impl Analyzer {
     }
 
     fn on_tls(&mut self, t: TlsMetadata) {
+        // TLS metadata may be all the capture layer can say about an encrypted connection.
+        let ts = self.trace.totals.last_ts.unwrap_or_default();
+        self.ensure_conn(t.stream, ts, self.last_frame);
         if let Some(c) = self.conn_mut(t.stream) {
             c.transport = Transport::Tls;
             c.tls = Some(TlsInfo {

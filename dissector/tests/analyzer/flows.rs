@@ -4,7 +4,7 @@ use crate::script::*;
 use crate::wire::{self, *};
 use dissector::analyze::{Analyzer, AnalyzerConfig, qos_report};
 use dissector::codec::{PacketType, ProtocolVersion};
-use dissector::input::{CloseHow, Direction, RoleSource, Timestamp};
+use dissector::input::{CloseHow, Direction, EventSink, RoleSource, Timestamp};
 use dissector::model::{AnomalyCode, ClosedBy, PacketMarks, Trace, TxKind, TxState};
 use std::sync::{Arc, Mutex};
 
@@ -724,4 +724,30 @@ fn redelivery_on_the_next_connection_of_a_persistent_session_is_linked() {
     );
     let t = no_dup.run();
     assert_eq!(count(&t, AnomalyCode::RetransmitWithoutDup), 1);
+}
+
+#[test]
+fn tls_metadata_alone_makes_a_tls_connection() {
+    let mut a = Analyzer::new(AnalyzerConfig::default());
+    a.event(dissector::input::StreamEvent::Tls(
+        dissector::input::TlsMetadata {
+            stream: 3,
+            version: Some(0x0304),
+            sni: Some("broker.example".into()),
+            bytes_to_broker: 100,
+            bytes_to_client: 200,
+        },
+    ));
+    let t = a.finish(Timestamp(SEC));
+    assert_eq!(t.connections.len(), 1);
+    let c = &t.connections[0];
+    assert_eq!(
+        (c.stream, c.transport),
+        (3, dissector::input::Transport::Tls)
+    );
+    assert_eq!(
+        c.tls.as_ref().and_then(|x| x.sni.as_deref()),
+        Some("broker.example")
+    );
+    assert!(t.anomalies.is_empty(), "{:#?}", t.anomalies);
 }

@@ -35,6 +35,10 @@ fn valid_packets() -> Vec<Vec<u8>> {
         PINGRESP.to_vec(),
         DISCONNECT.to_vec(),
         pkt(0xf0, &[0x00]),
+        // Persistent session (clean session 0) and a will.
+        connect_full(4, 0x00, 60, None, "c", &[]),
+        connect_full(4, 0x06, 60, None, "w", &[0, 1, b'a', 0, 1, b'x']),
+        publish(0, false, false, b"a", None, b"x"),
     ]
 }
 
@@ -51,10 +55,10 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        6 => (0..24usize, any::<bool>(), 0..3u32).prop_map(|(i, d, s)| Step::Valid(i, d, s)),
+        6 => (0..27usize, any::<bool>(), 0..3u32).prop_map(|(i, d, s)| Step::Valid(i, d, s)),
         2 => (any::<u8>(), proptest::collection::vec(any::<u8>(), 0..40), any::<bool>(), 0..3u32)
             .prop_map(|(f, b, d, s)| Step::Garbage(f, b, d, s)),
-        1 => (0..24usize, any::<bool>(), 0..3u32).prop_map(|(i, d, s)| Step::Truncated(i, d, s)),
+        1 => (0..27usize, any::<bool>(), 0..3u32).prop_map(|(i, d, s)| Step::Truncated(i, d, s)),
         1 => (any::<bool>(), 0..3u32).prop_map(|(d, s)| Step::Gap(d, s)),
         1 => (0..3u32, any::<bool>()).prop_map(|(s, h)| Step::Open(s, h)),
         1 => (0..3u32, 0..4u8).prop_map(|(s, h)| Step::Close(s, h)),

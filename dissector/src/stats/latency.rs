@@ -136,6 +136,19 @@ pub fn latency_stats(trace: &Trace) -> LatencyStats {
     }
 }
 
+/// The latencies (nanoseconds, in transaction order) of complete exchanges, optionally of one
+/// kind and one connection: the samples behind the percentiles, for histograms.
+pub fn latency_samples(trace: &Trace, kind: Option<TxKind>, conn: Option<u32>) -> Vec<i64> {
+    trace
+        .transactions
+        .iter()
+        .filter(|tx| tx.state == TxState::Complete)
+        .filter(|tx| kind.is_none_or(|k| tx.kind == k))
+        .filter(|tx| conn.is_none_or(|c| tx.conn == c))
+        .filter_map(|tx| tx.latency_nanos)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

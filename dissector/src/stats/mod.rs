@@ -9,7 +9,8 @@ mod latency;
 mod topics;
 
 pub use latency::{
-    ConnectionLatency, KindLatency, LatencyStats, LatencySummary, latency_stats, summarise,
+    ConnectionLatency, KindLatency, LatencyStats, LatencySummary, latency_samples, latency_stats,
+    summarise,
 };
 pub use topics::{TopicLevel, topic_tree};
 

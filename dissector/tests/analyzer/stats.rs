@@ -248,3 +248,17 @@ fn header_stats_of_a_subset_and_per_connection() {
     // CONNECT "a": fixed 2 + variable 10 + id 3 = 15, plus CONNACK 4; CONNECT "bb": 16.
     assert_eq!(summary, [(0, 2, 19), (1, 1, 16)]);
 }
+
+#[test]
+fn latency_samples_are_the_complete_exchanges_of_a_kind() {
+    let mut s = Script::new();
+    s.c(connect(4, "c", 60)).b(connack(false, 0));
+    s.c(PINGREQ).wait(MS).b(PINGRESP).c(PINGREQ);
+    let t = s.run();
+    assert_eq!(
+        stats::latency_samples(&t, Some(TxKind::Ping), None),
+        [2 * MS]
+    );
+    assert_eq!(stats::latency_samples(&t, None, Some(0)), [MS, 2 * MS]);
+    assert!(stats::latency_samples(&t, None, Some(1)).is_empty());
+}

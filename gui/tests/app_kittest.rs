@@ -244,7 +244,10 @@ fn the_qos_view_lists_failed_exchanges_and_anomalies() {
     h.get_by_label("secret/y").click();
     h.run_steps(3);
     assert_eq!(h.state().state.view, gui::app::state::View::Packets);
-    assert_eq!(selected_record_type(&h), Some((PacketType::Publish, Some(7))));
+    assert_eq!(
+        selected_record_type(&h),
+        Some((PacketType::Publish, Some(7)))
+    );
 }
 
 #[test]

@@ -209,9 +209,13 @@ impl LoadJob {
 
 impl Drop for LoadJob {
     fn drop(&mut self) {
-        // Closing a capture while it loads: stop the thread rather than leak it.
+        // Closing a capture while it loads: ask the thread to stop. Join it only when it has
+        // already ended: a live capture blocked in libpcap on an idle interface may take until
+        // its next frame to see the flag, and the window must not freeze meanwhile.
         self.cancel();
-        self.join();
+        if self.handle.as_ref().is_some_and(JoinHandle::is_finished) {
+            self.join();
+        }
     }
 }
 

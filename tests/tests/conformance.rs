@@ -6,6 +6,7 @@
 //! captures are outside the repository: their tests skip with a message when the folder is
 //! absent.
 
+mod live;
 mod model;
 mod pipeline;
 mod public;

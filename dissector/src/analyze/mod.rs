@@ -1526,12 +1526,12 @@ impl Analyzer {
     /// A packet that did not decode still says what it is: an undecodable CONNECT is the
     /// connection's CONNECT (what follows must not be reported as "CONNACK without CONNECT").
     fn undecodable_packet_seen(&mut self, stream: u32, dir: Direction, ptype: PacketType) {
-        if let Some(st) = self.conns.get_mut(&stream) {
-            if dir == Direction::ToBroker {
-                st.client_spoke = true;
-                if ptype == PacketType::Connect {
-                    st.connect_seen = true;
-                }
+        if dir == Direction::ToBroker
+            && let Some(st) = self.conns.get_mut(&stream)
+        {
+            st.client_spoke = true;
+            if ptype == PacketType::Connect {
+                st.connect_seen = true;
             }
         }
     }

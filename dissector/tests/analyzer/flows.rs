@@ -751,3 +751,24 @@ fn tls_metadata_alone_makes_a_tls_connection() {
     );
     assert!(t.anomalies.is_empty(), "{:#?}", t.anomalies);
 }
+
+#[test]
+fn streaming_memory_does_not_grow_with_finished_flows() {
+    let mut s = v3();
+    for i in 0..2_000u16 {
+        let id = i % 100 + 1;
+        s.c(publish(1, false, false, b"t", Some(id), &i.to_be_bytes()))
+            .b(ack(4, id));
+        s.b(publish(0, false, false, b"t", None, &i.to_be_bytes()));
+    }
+    let mut a = Analyzer::new(AnalyzerConfig::streaming());
+    a.set_packet_callback(Box::new(|_: &Trace, _| {}));
+    s.feed(&mut a);
+    let t = a.trace();
+    assert_eq!(t.totals.packets, 2 + 3 * 2_000);
+    assert!(t.packets.is_empty());
+    assert!(t.transactions.is_empty(), "only unfinished flows are kept");
+    assert!(t.deliveries.is_empty());
+    assert!(t.anomalies.is_empty(), "{:#?}", t.anomalies);
+    assert_eq!(t.strings.len(), 2, "client id and topic");
+}

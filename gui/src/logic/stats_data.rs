@@ -1,8 +1,10 @@
-//! The statistics view's plot data, apart from drawing: series the plots show, bucketed for
-//! the screen (per type, per remaining-length size, per time bucket) from the trace.
+//! The statistics view's plot series, apart from drawing: the dissector's statistics (the same
+//! numbers `mqscope stats` prints) reshaped for plots — header bytes per type summed over
+//! versions, rates bucketed for the screen, latency samples binned.
 
 use dissector::codec::PacketType;
 use dissector::model::{Trace, TxKind};
+use dissector::stats::{self, HeaderStats, StatsConfig, TopicLevel};
 use std::collections::BTreeMap;
 
 /// Header-size breakdown of one packet type: total bytes of each part over all its packets.
@@ -23,7 +25,7 @@ pub struct TypeBytes {
 /// Everything the statistics view plots.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatsData {
-    /// Per packet type (only types that occur), in type order.
+    /// Per packet type (only types that occur), in type order, all versions together.
     pub by_type: Vec<(PacketType, TypeBytes)>,
     /// Packets per size of the remaining-length field (1..=4 bytes): index 0 = 1 byte.
     pub remaining_length_sizes: [u64; 4],
@@ -34,39 +36,99 @@ pub struct StatsData {
     pub overhead: [(&'static str, u64); 5],
     /// Latencies in milliseconds per transaction kind (complete exchanges).
     pub latencies_ms: Vec<(TxKind, Vec<f64>)>,
-    /// IO graph: bucket width in seconds, and (packets, bytes) per bucket from the first packet.
+    /// IO graph bucket width in seconds.
     pub io_bucket_secs: f64,
-    /// Packets and MQTT bytes per bucket.
+    /// Packets and MQTT bytes per bucket, from the first bucket.
     pub io: Vec<(u64, u64)>,
-    /// Topic tree: every topic prefix with the packets below it.
-    pub topics: TopicNode,
+    /// Topic tree, parents before children.
+    pub topics: Vec<TopicLevel>,
 }
 
-/// A level of the topic tree.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TopicNode {
-    /// Packets whose topic is exactly this node.
-    pub here: u64,
-    /// Packets at or below this node.
-    pub total: u64,
-    /// Child levels by name.
-    pub children: BTreeMap<String, TopicNode>,
+/// IO-graph buckets aimed at (the dissector widens buckets to stay under the cap).
+const IO_BUCKETS: usize = 400;
+
+/// Sums the per-version rows of the header statistics into one row per packet type.
+pub fn bytes_by_type(header: &HeaderStats) -> Vec<(PacketType, TypeBytes)> {
+    let mut per_type: BTreeMap<u8, TypeBytes> = BTreeMap::new();
+    for r in &header.rows {
+        let t = per_type.entry(r.type_id).or_default();
+        t.packets += r.packets;
+        t.fixed += r.fixed;
+        t.variable += r.variable;
+        t.properties += r.properties;
+        t.payload += r.payload;
+    }
+    per_type
+        .into_iter()
+        .map(|(id, b)| (PacketType::from_id(id), b))
+        .collect()
 }
 
-impl TopicNode {
-    /// Counts one packet on `topic`.
-    pub fn add(&mut self, topic: &str) {
-        self.total += 1;
-        let mut node = self;
-        for level in topic.split('/') {
-            node = node.children.entry(level.to_string()).or_default();
-            node.total += 1;
+impl StatsData {
+    /// Computes every series.
+    pub fn of(trace: &Trace) -> StatsData {
+        let span = trace
+            .packets
+            .first()
+            .zip(trace.packets.last())
+            .map_or(0, |(f, l)| l.ts.nanos_since(f.ts).max(0));
+        // Round bucket widths (1 ms … 1 day) giving at most about IO_BUCKETS buckets.
+        let width = io_bucket_width(span as f64 / 1e9, IO_BUCKETS);
+        let config = StatsConfig {
+            rate_bucket_nanos: (width * 1e9) as i64,
+            max_rate_buckets: IO_BUCKETS * 2,
+        };
+        let all = stats::compute_with(trace, &config);
+        let header = &all.header;
+        let by_type = bytes_by_type(header);
+        let sum = |f: fn(&TypeBytes) -> u64| by_type.iter().map(|(_, b)| f(b)).sum::<u64>();
+        let overhead = [
+            ("Fixed headers", sum(|b| b.fixed)),
+            ("Variable headers", sum(|b| b.variable)),
+            ("Properties", sum(|b| b.properties)),
+            ("Payload", sum(|b| b.payload)),
+            // Everything on the wire that is not MQTT: link, IP and TCP headers.
+            (
+                "Link/IP/TCP headers",
+                header.wire_bytes.saturating_sub(header.mqtt_bytes),
+            ),
+        ];
+        let mut hist: BTreeMap<u64, u64> = BTreeMap::new();
+        for p in &trace.packets {
+            *hist
+                .entry(p.remaining_length().max(1).next_power_of_two())
+                .or_default() += 1;
         }
-        node.here += 1;
+        let latencies_ms = TxKind::ALL
+            .into_iter()
+            .filter_map(|kind| {
+                let v: Vec<f64> = stats::latency_samples(trace, Some(kind), None)
+                    .into_iter()
+                    .map(|n| n as f64 / 1e6)
+                    .collect();
+                (!v.is_empty()).then_some((kind, v))
+            })
+            .collect();
+        let io = all
+            .rates
+            .buckets
+            .iter()
+            .map(|b| (b.packets.iter().sum::<u64>(), b.bytes.iter().sum::<u64>()))
+            .collect();
+        StatsData {
+            by_type,
+            remaining_length_sizes: header.remaining_length_sizes,
+            remaining_length_histogram: hist.into_iter().collect(),
+            overhead,
+            latencies_ms,
+            io_bucket_secs: all.rates.bucket_nanos as f64 / 1e9,
+            io,
+            topics: all.topics,
+        }
     }
 }
 
-/// Chooses an IO-graph bucket width giving at most about `max_buckets` buckets.
+/// Chooses an IO-graph bucket width (seconds) giving at most about `max_buckets` buckets.
 pub fn io_bucket_width(span_secs: f64, max_buckets: usize) -> f64 {
     const STEPS: [f64; 16] = [
         0.001, 0.01, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 600.0, 1800.0, 3600.0,
@@ -74,97 +136,6 @@ pub fn io_bucket_width(span_secs: f64, max_buckets: usize) -> f64 {
     ];
     let target = span_secs / max_buckets.max(1) as f64;
     STEPS.into_iter().find(|&s| s >= target).unwrap_or(86_400.0)
-}
-
-impl StatsData {
-    /// Computes every series in one pass over the packets (plus the transactions).
-    pub fn of(trace: &Trace) -> StatsData {
-        let mut per_type = [TypeBytes::default(); 16];
-        let mut rl_sizes = [0u64; 4];
-        let mut hist: BTreeMap<u64, u64> = BTreeMap::new();
-        let mut topics = TopicNode::default();
-        let first = trace.packets.first().map(|p| p.ts);
-        let last = trace.packets.last().map(|p| p.ts);
-        let span = match (first, last) {
-            (Some(f), Some(l)) => l.nanos_since(f).max(0) as f64 / 1e9,
-            _ => 0.0,
-        };
-        let bucket = io_bucket_width(span, 400);
-        let mut io: Vec<(u64, u64)> = Vec::new();
-        for p in &trace.packets {
-            let t = &mut per_type[usize::from(p.packet_type.id())];
-            t.packets += 1;
-            t.fixed += u64::from(p.fixed_len);
-            t.variable += u64::from(p.variable_len);
-            t.properties += u64::from(p.properties_len);
-            t.payload += u64::from(p.payload_len);
-            let rl_bytes = usize::from(p.fixed_len.saturating_sub(1)).clamp(1, 4);
-            if let Some(slot) = rl_sizes.get_mut(rl_bytes - 1) {
-                *slot += 1;
-            }
-            let rl = p.remaining_length();
-            let upper = rl.max(1).next_power_of_two();
-            *hist.entry(upper).or_default() += 1;
-            if let Some(topic) = trace.opt_str(p.topic)
-                && p.packet_type == PacketType::Publish
-            {
-                topics.add(topic);
-            }
-            if let Some(f) = first {
-                let b = (p.ts.nanos_since(f).max(0) as f64 / 1e9 / bucket) as usize;
-                if io.len() <= b {
-                    io.resize(b + 1, (0, 0));
-                }
-                if let Some(slot) = io.get_mut(b) {
-                    slot.0 += 1;
-                    slot.1 += p.packet_len();
-                }
-            }
-        }
-        let by_type: Vec<_> = PacketType::ALL
-            .into_iter()
-            .zip(per_type)
-            .filter(|(_, b)| b.packets > 0)
-            .collect();
-        let sum = |f: fn(&TypeBytes) -> u64| by_type.iter().map(|(_, b)| f(b)).sum::<u64>();
-        let overhead = [
-            ("Fixed headers", sum(|b| b.fixed)),
-            ("Variable headers", sum(|b| b.variable)),
-            ("Properties", sum(|b| b.properties)),
-            ("Payload", sum(|b| b.payload)),
-            // Everything on the wire that is not TCP payload: link, IP and TCP headers.
-            (
-                "Link/IP/TCP headers",
-                trace
-                    .totals
-                    .wire_bytes
-                    .saturating_sub(trace.totals.tcp_payload_bytes),
-            ),
-        ];
-        let mut latencies_ms = Vec::new();
-        for kind in TxKind::ALL {
-            let v: Vec<f64> = trace
-                .transactions
-                .iter()
-                .filter(|t| t.kind == kind)
-                .filter_map(|t| t.latency_nanos)
-                .map(|n| n as f64 / 1e6)
-                .collect();
-            if !v.is_empty() {
-                latencies_ms.push((kind, v));
-            }
-        }
-        StatsData {
-            by_type,
-            remaining_length_sizes: rl_sizes,
-            remaining_length_histogram: hist.into_iter().collect(),
-            overhead,
-            latencies_ms,
-            io_bucket_secs: bucket,
-            io,
-            topics,
-        }
-    }
 }
 
 /// A histogram of `values` over `bins` equal bins between their min and max: (bin start, count).
@@ -212,18 +183,54 @@ mod tests {
         assert_eq!(publish.payload, 13);
         assert_eq!(s.remaining_length_sizes, [5, 0, 0, 0]);
         assert_eq!(s.io.iter().map(|b| b.0).sum::<u64>(), 5);
+        assert_eq!(
+            s.remaining_length_histogram
+                .iter()
+                .map(|b| b.1)
+                .sum::<u64>(),
+            5
+        );
     }
 
     #[test]
-    fn topic_tree_counts_every_level() {
-        let mut t = TopicNode::default();
-        t.add("a/b/c");
-        t.add("a/b");
-        t.add("x");
-        assert_eq!(t.total, 3);
-        assert_eq!(t.children["a"].total, 2);
-        assert_eq!(t.children["a"].children["b"].here, 1);
-        assert_eq!(t.children["a"].children["b"].children["c"].here, 1);
+    fn rows_of_several_versions_add_up_to_one_type() {
+        let header = HeaderStats {
+            rows: vec![
+                stats::HeaderRow {
+                    packet_type: "PUBLISH".into(),
+                    type_id: 3,
+                    version: 4,
+                    packets: 2,
+                    fixed: 4,
+                    variable: 10,
+                    properties: 0,
+                    payload: 7,
+                },
+                stats::HeaderRow {
+                    packet_type: "PUBLISH".into(),
+                    type_id: 3,
+                    version: 5,
+                    packets: 1,
+                    fixed: 2,
+                    variable: 5,
+                    properties: 3,
+                    payload: 1,
+                },
+            ],
+            ..HeaderStats::default()
+        };
+        let rows = bytes_by_type(&header);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            rows[0].1,
+            TypeBytes {
+                packets: 3,
+                fixed: 6,
+                variable: 15,
+                properties: 3,
+                payload: 8
+            }
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 
 use super::colors;
 use crate::app::commands::Command;
-use crate::logic::stats_data::{StatsData, TopicNode, TypeBytes, histogram};
+use crate::logic::stats_data::{StatsData, TypeBytes, histogram};
 use dissector::model::Trace;
+use dissector::stats::TopicLevel;
 use egui_plot::{Bar, BarChart, Legend, Line, Plot};
 use std::time::{Duration, Instant};
 
@@ -48,7 +49,7 @@ impl StatisticsPanel {
                 latencies(ui, data);
                 io_graph(ui, data);
                 ui.heading("Topics");
-                topic_tree(ui, &data.topics, "topics");
+                topic_tree(ui, &data.topics);
             });
     }
 }
@@ -247,29 +248,55 @@ fn io_graph(ui: &mut egui::Ui, data: &StatsData) {
         });
 }
 
-fn topic_tree(ui: &mut egui::Ui, node: &TopicNode, id: &str) {
-    if node.children.is_empty() {
+fn topic_tree(ui: &mut egui::Ui, levels: &[TopicLevel]) {
+    if levels.is_empty() {
         ui.weak("No PUBLISH topics.");
         return;
     }
-    for (name, child) in &node.children {
-        let label = format!(
-            "{} — {} packets",
-            if name.is_empty() { "(empty)" } else { name },
-            child.total
-        );
-        let child_id = format!("{id}/{name}");
-        if child.children.is_empty() {
-            ui.label(label);
-        } else {
-            egui::CollapsingHeader::new(label)
-                .id_salt(&child_id)
-                .show(ui, |ui| {
-                    if child.here > 0 {
-                        ui.label(format!("(this level) — {} packets", child.here));
-                    }
-                    topic_tree(ui, child, &child_id);
-                });
+    // Parents come before children: a level is shown when every ancestor is open.
+    let mut open_depth: u32 = 0;
+    for (i, level) in levels.iter().enumerate() {
+        if level.depth > open_depth {
+            continue;
         }
+        open_depth = level.depth;
+        let has_children = levels.get(i + 1).is_some_and(|n| n.depth > level.depth);
+        let name = if level.name.is_empty() {
+            "(empty)"
+        } else {
+            level.name.as_str()
+        };
+        let text = format!(
+            "{name} — {} published, {} delivered, {} B, {} publishers, {} subscribers{}",
+            level.published,
+            level.delivered,
+            level.bytes,
+            level.publishers,
+            level.subscribers,
+            if level.retained > 0 {
+                format!(", {} retained", level.retained)
+            } else {
+                String::new()
+            }
+        );
+        ui.horizontal(|ui| {
+            ui.add_space(level.depth as f32 * ui.spacing().indent);
+            if has_children {
+                let id = ui.make_persistent_id(("topic", &level.path));
+                let mut open = ui.data_mut(|d| *d.get_persisted_mut_or(id, level.depth == 0));
+                if ui
+                    .selectable_label(open, format!("{} {text}", if open { "▼" } else { "▶" }))
+                    .clicked()
+                {
+                    open = !open;
+                    ui.data_mut(|d| d.insert_persisted(id, open));
+                }
+                if open {
+                    open_depth = level.depth + 1;
+                }
+            } else {
+                ui.label(format!("   {text}"));
+            }
+        });
     }
 }

@@ -3,7 +3,7 @@
 //! [`Pipeline::push_frame`] takes one frame at a time (tests feed frames without files);
 //! [`Pipeline::run_file`] and [`Pipeline::run_live`] drive it from a source. Memory is bounded by
 //! live connection state: per direction at most one partial MQTT packet (≤ payload limit), the
-//! out-of-order cap, and a 2 KiB tail; the number of connections is capped too.
+//! out-of-order cap, and a 1 KiB tail; the number of connections is capped too.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -272,7 +272,7 @@ impl FileSource {
     ) -> Result<Option<T>, CaptureError> {
         loop {
             if self.pending_consume > 0 {
-                self.reader.consume(self.pending_consume);
+                self.reader.consume_noshift(self.pending_consume);
                 self.offset += self.pending_consume as u64;
                 self.pending_consume = 0;
             }

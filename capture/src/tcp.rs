@@ -12,7 +12,7 @@ use std::num::Wrapping;
 use dissector::input::{Timestamp, TransportIssueKind};
 
 /// Bytes of recently delivered data kept to compare retransmissions with.
-const TAIL: usize = 2048;
+const TAIL: usize = 1024;
 /// A sequence distance beyond this is not this connection's data (stale or bogus segment).
 const MAX_WINDOW: i64 = 1 << 30;
 
@@ -249,14 +249,17 @@ impl HalfStream {
         }
         self.next_offset += data.len() as u64;
         self.next_seq += Wrapping(data.len() as u32);
-        // Remember the last bytes for comparing retransmissions.
+        // Remember the last bytes for comparing retransmissions. The tail may grow to twice
+        // its size before the old half is dropped, so each byte is moved at most once more.
         if data.len() >= TAIL {
             self.tail.clear();
             self.tail
                 .extend_from_slice(data.get(data.len() - TAIL..).unwrap_or(&[]));
         } else {
-            let excess = (self.tail.len() + data.len()).saturating_sub(TAIL);
-            self.tail.drain(..excess.min(self.tail.len()));
+            if self.tail.len() + data.len() > 2 * TAIL {
+                let excess = self.tail.len() + data.len() - TAIL;
+                self.tail.drain(..excess.min(self.tail.len()));
+            }
             self.tail.extend_from_slice(data);
         }
         out(Delivered::Bytes { data, frame, ts });

@@ -773,11 +773,20 @@ pub struct PayloadViews {
     pub hex: String,
 }
 
-/// Renders a payload three ways (hex limited to the first 4 KiB to keep the pane quick).
+/// Largest payload shown as text or parsed as JSON (a label of megabytes helps nobody).
+const MAX_TEXT_VIEW: usize = 256 * 1024;
+
+/// Renders a payload three ways (hex limited to the first 4 KiB, text and JSON to payloads of
+/// at most 256 KiB, to keep the pane quick).
 pub fn payload_views(payload: &[u8]) -> PayloadViews {
-    let text = std::str::from_utf8(payload).ok().map(str::to_string);
-    let json = serde_json::from_slice::<serde_json::Value>(payload)
+    let small = payload.len() <= MAX_TEXT_VIEW;
+    let text = std::str::from_utf8(payload)
         .ok()
+        .filter(|_| small)
+        .map(str::to_string);
+    let json = small
+        .then(|| serde_json::from_slice::<serde_json::Value>(payload).ok())
+        .flatten()
         .filter(|v| v.is_object() || v.is_array())
         .and_then(|v| serde_json::to_string_pretty(&v).ok());
     let mut hex = String::new();
@@ -853,6 +862,10 @@ mod tests {
         assert!(b.hex.trim_end().ends_with("..A"));
         // A bare number is valid JSON but not worth a pretty view.
         assert_eq!(payload_views(b"42").json, None);
+        // A huge payload is only shown as (the start of) a hex dump.
+        let big = payload_views(&vec![b'a'; MAX_TEXT_VIEW + 1]);
+        assert_eq!((big.text, big.json), (None, None));
+        assert_eq!(big.hex.lines().count(), 256);
     }
 
     /// PUBLISH QoS 1, MQTT 5: topic "a/b", packet id 7, Topic Alias 1, payload "hi".

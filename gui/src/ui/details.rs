@@ -22,6 +22,8 @@ pub enum PayloadMode {
 pub struct DetailsPanel {
     /// Payload view.
     pub payload_mode: PayloadMode,
+    /// The payload views of the packet shown (rendered once per selection, not per frame).
+    payload_cache: Option<(u64, crate::logic::detail_tree::PayloadViews)>,
 }
 
 impl DetailsPanel {
@@ -29,6 +31,7 @@ impl DetailsPanel {
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
+        packet: Option<u64>,
         tree: Option<&DetailTree>,
         selected: Option<&[usize]>,
         raw: Option<&[u8]>,
@@ -52,13 +55,23 @@ impl DetailsPanel {
                     && let Some(payload) = raw.get(range)
                 {
                     ui.separator();
-                    self.show_payload(ui, payload);
+                    self.show_payload(ui, packet.unwrap_or(u64::MAX), payload);
                 }
             });
     }
 
-    fn show_payload(&mut self, ui: &mut egui::Ui, payload: &[u8]) {
-        let views = payload_views(payload);
+    fn show_payload(&mut self, ui: &mut egui::Ui, packet: u64, payload: &[u8]) {
+        if self
+            .payload_cache
+            .as_ref()
+            .is_none_or(|(p, _)| *p != packet)
+        {
+            self.payload_cache = Some((packet, payload_views(payload)));
+        }
+        let Some((_, views)) = &self.payload_cache else {
+            return;
+        };
+        let views = views.clone();
         ui.horizontal(|ui| {
             ui.label(format!("Payload ({} bytes) as", payload.len()));
             ui.selectable_value(&mut self.payload_mode, PayloadMode::Text, "Text");

@@ -110,6 +110,7 @@ pub fn draw(app: &mut MqscopeApp, ui: &mut egui::Ui) {
                         .show(ui, |ui| {
                             app.panels.details.show(
                                 ui,
+                                doc.selected_packet,
                                 tree.as_ref(),
                                 doc.selected_field.as_deref(),
                                 raw,

@@ -90,3 +90,59 @@ fn unknown_link_type_is_counted_once_per_type() {
     let (_, summary) = run_frames(&frames, PipelineConfig::default());
     assert_eq!(summary.unknown_linktypes, vec![(147, 3)]);
 }
+
+/// Splits an IPv4 packet into two fragments, the first carrying `first_len` payload bytes (a
+/// multiple of 8).
+fn fragment_v4(packet: &[u8], first_len: usize) -> [Vec<u8>; 2] {
+    let ihl = usize::from(packet[0] & 0x0f) * 4;
+    let (header, payload) = packet.split_at(ihl);
+    let make = |part: &[u8], offset: usize, more: bool| {
+        let mut h = header.to_vec();
+        h[2..4].copy_from_slice(&((ihl + part.len()) as u16).to_be_bytes());
+        let flags_offset = ((offset / 8) as u16) | if more { 0x2000 } else { 0 };
+        h[6..8].copy_from_slice(&flags_offset.to_be_bytes());
+        h[10..12].copy_from_slice(&[0, 0]);
+        h.extend_from_slice(part);
+        h
+    };
+    [
+        make(&payload[..first_len], 0, true),
+        make(&payload[first_len..], first_len, false),
+    ]
+}
+
+#[test]
+fn ipv4_fragments_are_reassembled() {
+    use crate::support::{Flags, Frame, connect, tcp_packet};
+    let mut conv = Conversation::new(
+        "10.0.0.2:50000",
+        "10.0.0.1:1883",
+        Link::Ethernet,
+        1000,
+        5000,
+    );
+    conv.handshake();
+    let c = connect("fragmented-client-with-a-long-id");
+    let ip = tcp_packet(
+        conv.client,
+        conv.server,
+        conv.client_seq,
+        conv.server_seq,
+        Flags {
+            ack: true,
+            ..Flags::default()
+        },
+        &c,
+    );
+    let mut frames = conv.frames.clone();
+    for (i, part) in fragment_v4(&ip, 24).iter().enumerate() {
+        frames.push(Frame {
+            ts: dissector::input::Timestamp(conv.now + 1000 * (i as i64 + 1)),
+            linktype: 1,
+            data: Link::Ethernet.wrap(part),
+        });
+    }
+    let (rec, summary) = run_frames(&frames, PipelineConfig::default());
+    assert_eq!(summary.ip_datagrams_reassembled, 1);
+    assert_eq!(rec.packets(0, Direction::ToBroker), vec![c]);
+}

@@ -113,7 +113,7 @@ fn midstream_split_connack_is_reassembled_from_frames_one_byte_apart() {
         return;
     }
     let rec = run(&path, PipelineConfig::default());
-    // (first frame, last frame, type) — tshark reports the same frames (4, 8, 16).
+    // (first frame, last frame, type); tshark names the same last frames: 4, 10, 12.
     let got: Vec<(u64, u64, u8)> = rec
         .events
         .iter()
@@ -129,6 +129,8 @@ fn midstream_split_connack_is_reassembled_from_frames_one_byte_apart() {
         .collect();
     let types: Vec<u8> = got.iter().map(|g| g.2).collect();
     assert_eq!(types, vec![2, 3, 14]);
+    let frames: Vec<u64> = got.iter().map(|g| g.1).collect();
+    assert_eq!(frames, vec![4, 10, 12]);
     assert!(got[0].0 < got[0].1, "CONNACK spans two frames: {got:?}");
 }
 
@@ -154,4 +156,77 @@ fn coap_mqtt_non_standard_port_matches_tshark_decode_as_and_the_heuristic_finds_
         rec.opened().iter().map(|o| o.stream).collect::<Vec<_>>(),
         vec![2]
     );
+}
+
+/// tshark's per-frame MQTT list: (frame, tcp.stream, msgtype), one row per PDU.
+fn tshark_rows(path: &Path) -> Option<Vec<(u64, u32, u8)>> {
+    let out = std::process::Command::new("tshark")
+        .args(["-n", "-r"])
+        .arg(path)
+        .args([
+            "-Y",
+            "mqtt",
+            "-T",
+            "fields",
+            "-e",
+            "frame.number",
+            "-e",
+            "tcp.stream",
+            "-e",
+            "mqtt.msgtype",
+        ])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let mut cols = line.split('\t');
+        let (Some(frame), Some(stream), Some(types)) = (cols.next(), cols.next(), cols.next())
+        else {
+            continue;
+        };
+        let (Ok(frame), Ok(stream)) = (frame.parse(), stream.parse()) else {
+            continue;
+        };
+        for t in types.split(',') {
+            if let Ok(t) = t.parse() {
+                rows.push((frame, stream, t));
+            }
+        }
+    }
+    Some(rows)
+}
+
+#[test]
+fn every_packet_has_the_frame_stream_and_type_tshark_gives_it() {
+    let Some(root) = root() else { return };
+    if tshark_rows(&root.join(EXPECTED[0].0)).is_none() {
+        eprintln!("skipped: tshark not available");
+        return;
+    }
+    for (file, _) in EXPECTED {
+        let path = root.join(file);
+        if !path.exists() {
+            continue;
+        }
+        let want = tshark_rows(&path).unwrap_or_default();
+        let rec = run(&path, PipelineConfig::default());
+        let got: Vec<(u64, u32, u8)> = rec
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                Rec::Packet {
+                    frame,
+                    stream,
+                    bytes,
+                    ..
+                } => Some((*frame, *stream, bytes[0] >> 4)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got, want, "{file}");
+    }
 }

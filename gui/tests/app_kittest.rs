@@ -296,3 +296,51 @@ fn every_view_renders_to_an_image() {
         image.save(out.join(file)).expect("PNG written");
     }
 }
+
+#[test]
+fn keyboard_sorting_and_time_formats_work_on_the_packet_list() {
+    let mut h = loaded();
+    // Ctrl+F focuses the filter bar.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::F);
+    h.run_steps(2);
+    assert!(h.get_by_label("Display filter").is_focused());
+    // Leave the field, then walk the list: Down, PageDown, Up.
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(1);
+    h.key_press(egui::Key::PageDown);
+    h.run_steps(1);
+    h.key_press(egui::Key::ArrowUp);
+    h.run_steps(2);
+    let doc = h.state().doc.as_ref().expect("document");
+    assert_eq!(
+        doc.selected_packet.and_then(|p| doc.table.row_of(p)),
+        Some(19),
+        "row 0 + 20 - 1"
+    );
+
+    // A click on a header sorts by it; the selection stays on its packet.
+    let selected = doc.selected_packet;
+    h.get_by_label("Length").click();
+    h.run_steps(3);
+    let doc = h.state().doc.as_ref().expect("document");
+    let lengths: Vec<u64> = {
+        let guard = doc.shared.lock_for_ui();
+        doc.table
+            .rows()
+            .iter()
+            .filter_map(|&p| guard.trace().packet(p).map(|r| r.packet_len()))
+            .collect()
+    };
+    assert_eq!(lengths.len(), PACKETS);
+    assert!(lengths.windows(2).all(|w| w[0] <= w[1]), "{lengths:?}");
+    assert_eq!(doc.selected_packet, selected);
+
+    // View → Time column → Delta changes the header.
+    h.get_by_label("View").click();
+    h.run_steps(2);
+    h.get_by_label("Delta").click();
+    h.run_steps(3);
+    h.get_by_label("Time (Delta)");
+}

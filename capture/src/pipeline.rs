@@ -104,8 +104,12 @@ pub struct CaptureSummary {
     pub read_error: Option<String>,
 }
 
-/// Largest amount of a direction held while deciding whether a connection is MQTT.
-const DETECT_HOLD: usize = 16 * 1024;
+/// Largest amount of a direction held while deciding whether a connection is MQTT (an HTTP
+/// Upgrade head fits; a CONNECT is decided from its first dozen bytes).
+const DETECT_HOLD: usize = 8 * 1024;
+/// Most segments held per direction while deciding (tiny segments must not multiply the
+/// per-chunk overhead).
+const DETECT_CHUNKS: usize = 32;
 
 /// Connection key independent of direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -1004,7 +1008,7 @@ impl Flow {
             return;
         };
         let room = DETECT_HOLD.saturating_sub(det.held_len[d]);
-        if room == 0 {
+        if room == 0 || det.held[d].len() >= DETECT_CHUNKS {
             self.kind = Kind::Ignored;
             self.detect = None;
             return;
@@ -1016,7 +1020,7 @@ impl Flow {
             frame,
             ts,
         });
-        if piece.len() < data.len() {
+        if piece.len() < data.len() || det.held[d].len() >= DETECT_CHUNKS {
             // More than we hold for detection: decide now with what we have.
             self.decide(true, sink);
             if self.kind != Kind::Detecting && self.kind != Kind::Ignored {

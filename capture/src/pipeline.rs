@@ -166,6 +166,9 @@ struct Detect {
     ws_request: Option<(usize, usize)>,
     /// Length of the 101 response head.
     ws_response: Option<usize>,
+    /// Frames seen while deciding (direction index, frame, time, wire length, payload length),
+    /// reported once the connection is recognised.
+    frames: Vec<(usize, u64, Timestamp, u32, u32)>,
 }
 
 /// Everything per connection except the two TCP halves (so both can be borrowed at once).
@@ -303,7 +306,11 @@ impl Pipeline {
             }
         };
         let flushed = source.flush();
-        let summary = self.finish(sink);
+        let mut summary = self.finish(sink);
+        if let Err(e) = &stop {
+            self.summary.read_error = Some(e.to_string());
+            summary.read_error = Some(e.to_string());
+        }
         let why = stop?;
         flushed?;
         Ok((summary, why))
@@ -419,6 +426,11 @@ impl Pipeline {
         let was_opened = conn.flow.opened;
         if conn.flow.opened {
             emit_frame_seen(&conn.flow, d, &seg, wire_len, sink);
+        } else if let Some(det) = conn.flow.detect.as_mut()
+            && det.frames.len() < DETECT_CHUNKS * 4
+        {
+            det.frames
+                .push((d, seg.frame, seg.ts, wire_len, seg.payload.len() as u32));
         }
         conn.flow.ensure_consumer(
             d,
@@ -1175,7 +1187,17 @@ impl Flow {
                 _ => Consumer::Mqtt(framer),
             };
         }
-        let Detect { held, .. } = *det;
+        let Detect { held, frames, .. } = *det;
+        for (d, frame, ts, wire_len, tcp_payload_len) in frames {
+            sink.event(StreamEvent::Frame(FrameSeen {
+                stream: self.stream,
+                dir: self.direction(d),
+                frame,
+                ts,
+                wire_len,
+                tcp_payload_len,
+            }));
+        }
         let [h0, h1] = held;
         let by_dir = if c == 0 {
             [(0, h0), (1, h1)]

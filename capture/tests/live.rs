@@ -134,7 +134,8 @@ fn live_capture_on_loopback_decodes_a_real_broker_and_clients() {
         (9, "SUBACK", 1),
         (3, "PUBLISH", 2),
         (4, "PUBACK", 2),
-        (14, "DISCONNECT", 2),
+        // mosquitto_pub always sends DISCONNECT; mosquitto_sub -C 1 may just close.
+        (14, "DISCONNECT", 1),
     ] {
         let n = types.iter().filter(|x| **x == t).count();
         assert!(n >= min, "{name}: {n} seen, types {types:?}");

@@ -172,3 +172,67 @@ fn new_syn_on_a_reused_four_tuple_is_a_new_stream() {
     assert_eq!(streams, vec![0, 1]);
     assert_eq!(rec.packets(1, Direction::ToBroker).len(), 5);
 }
+
+#[test]
+fn idle_connection_is_closed_by_the_timeout() {
+    use dissector::input::CloseHow;
+    let mut quiet = Conversation::new("10.1.0.2:41000", "10.1.0.1:1883", Link::Ethernet, 10, 20);
+    quiet.handshake();
+    quiet.client_sends(&crate::support::connect("quiet"));
+    let mut later = Conversation::new("10.1.0.3:41001", "10.1.0.1:1883", Link::Ethernet, 10, 20);
+    later.now = quiet.now + 120_000_000_000; // two minutes later
+    later.handshake();
+    let mut frames = quiet.frames.clone();
+    frames.extend(later.frames.iter().cloned());
+    let config = PipelineConfig {
+        idle_timeout: Some(std::time::Duration::from_secs(60)),
+        ..PipelineConfig::default()
+    };
+    let (rec, _) = run_frames(&frames, config);
+    let closes: Vec<(u32, CloseHow)> = rec
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Rec::Closed(c) => Some((c.stream, c.how)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        closes,
+        vec![(0, CloseHow::IdleTimeout), (1, CloseHow::CaptureEnd)]
+    );
+}
+
+#[test]
+fn connection_table_cap_drops_the_least_recently_active() {
+    use dissector::input::TransportIssueKind;
+    let mut frames = Vec::new();
+    let mut now = 1_700_000_000_000_000_000i64;
+    for i in 0..6u16 {
+        let mut conv = Conversation::new(
+            &format!("10.1.0.{}:4100{i}", i + 2),
+            "10.1.0.1:1883",
+            Link::Ethernet,
+            10,
+            20,
+        );
+        conv.now = now;
+        conv.handshake();
+        conv.client_sends(&crate::support::connect("c"));
+        now = conv.now + 1_000_000;
+        frames.extend(conv.frames);
+    }
+    let config = PipelineConfig {
+        max_connections: 4,
+        ..PipelineConfig::default()
+    };
+    let (rec, summary) = run_frames(&frames, config);
+    assert!(
+        !rec.issues(TransportIssueKind::ConnectionTableFull)
+            .is_empty()
+    );
+    assert!(summary.connections_evicted >= 1);
+    // Every connection was still numbered and its CONNECT decoded.
+    assert_eq!(summary.tcp_streams, 6);
+    assert_eq!(rec.types(), vec![1; 6]);
+}

@@ -83,6 +83,8 @@ fn websocket_masked_fragmented_and_split_frames_carry_mqtt() {
         vec![connack(), pingresp()]
     );
     assert!(rec.issues(TransportIssueKind::WebSocketError).is_empty());
+    // Frames seen before the upgrade was confirmed are reported too (wire accounting).
+    assert_eq!(rec.frames_seen, conv2.frames.len() as u64);
 }
 
 #[test]

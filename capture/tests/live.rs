@@ -93,6 +93,9 @@ fn live_capture_on_loopback_decodes_a_real_broker_and_clients() {
             "1",
             "-i",
             "live-sub",
+            // A bound, so a broken broker cannot hang the test (not a timing assertion).
+            "-W",
+            "20",
         ])
         .stdout(Stdio::piped())
         .spawn()
@@ -106,6 +109,8 @@ fn live_capture_on_loopback_decodes_a_real_broker_and_clients() {
             "mqscope/live",
             "-q",
             "1",
+            // Retained, so the subscriber gets it whether or not its SUBSCRIBE came first.
+            "-r",
             "-m",
             "hello",
             "-i",

@@ -104,6 +104,10 @@ pub struct CaptureSummary {
     pub read_error: Option<String>,
 }
 
+/// How long a closed connection is remembered (capture time): late segments of it must not
+/// start a new stream.
+const TOMBSTONE_NS: i64 = 120_000_000_000;
+
 /// Largest amount of a direction held while deciding whether a connection is MQTT (an HTTP
 /// Upgrade head fits; a CONNECT is decided from its first dozen bytes).
 const DETECT_HOLD: usize = 8 * 1024;
@@ -493,13 +497,17 @@ impl Pipeline {
     /// Closes connections idle for longer than the timeout (checked once per second of
     /// capture time).
     fn maybe_sweep(&mut self, now: Timestamp, frame: u64, sink: &mut dyn EventSink) {
-        let Some(idle) = self.config.idle_timeout else {
-            return;
-        };
         if now.0 < self.next_sweep {
             return;
         }
         self.next_sweep = now.0.saturating_add(1_000_000_000);
+        // Closed connections stay only long enough to claim their late segments (a final ACK,
+        // a retransmitted FIN).
+        self.conns
+            .retain(|_, c| !c.closed || now.nanos_since(c.last_ts) <= TOMBSTONE_NS);
+        let Some(idle) = self.config.idle_timeout else {
+            return;
+        };
         let idle_ns = i64::try_from(idle.as_nanos()).unwrap_or(i64::MAX);
         let mut stale: Vec<(u32, FlowKey)> = self
             .conns
@@ -717,6 +725,11 @@ fn evict(
     summary: &mut CaptureSummary,
     sink: &mut dyn EventSink,
 ) {
+    // Closed connections go first and silently: dropping them loses nothing.
+    conns.retain(|_, c| !c.closed);
+    if conns.len() < max {
+        return;
+    }
     let mut ages: Vec<(Timestamp, u32, FlowKey)> = conns
         .iter()
         .map(|(k, c)| (c.last_ts, c.flow.stream, *k))

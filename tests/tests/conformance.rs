@@ -10,4 +10,5 @@ mod live;
 mod model;
 mod pipeline;
 mod public;
+mod robustness;
 mod samples;

@@ -58,6 +58,10 @@ pub struct LiveOptions {
     pub promiscuous: bool,
     /// Deliver frames as they arrive instead of in buffered batches.
     pub immediate: bool,
+    /// Kernel capture buffer in bytes. Linux sizes the ring's slots by the snap length, so
+    /// libpcap's 2 MB default holds only a handful of 256 KiB frames and drops bursts even on
+    /// `lo` (measured: 20 mosquitto_pub runs lost 106 of 268 frames; with 32 MiB, none).
+    pub buffer_size: i32,
     /// Stop after this many frames.
     pub max_frames: Option<u64>,
     /// Stop after this long.
@@ -77,6 +81,7 @@ impl LiveOptions {
             snaplen: 262_144,
             promiscuous: false,
             immediate: true,
+            buffer_size: DEFAULT_BUFFER_SIZE,
             max_frames: None,
             duration: None,
             stop: Arc::new(AtomicBool::new(false)),
@@ -95,6 +100,9 @@ pub enum LiveStop {
     /// The stop flag was set.
     Stopped,
 }
+
+/// Default kernel capture buffer (see [`LiveOptions::buffer_size`]).
+pub const DEFAULT_BUFFER_SIZE: i32 = 32 << 20;
 
 /// Read timeout handed to libpcap (buffer flush interval where immediate mode is off).
 const READ_TIMEOUT_MS: i32 = 200;
@@ -130,6 +138,7 @@ impl LiveSource {
             .promisc(options.promiscuous)
             .snaplen(options.snaplen)
             .immediate_mode(options.immediate)
+            .buffer_size(options.buffer_size)
             .timeout(READ_TIMEOUT_MS);
         // Non-blocking reads: with immediate mode, Linux libpcap ignores the read timeout and a
         // blocking read on a quiet interface would never let the stop conditions be checked.

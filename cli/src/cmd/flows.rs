@@ -26,7 +26,7 @@ pub struct FlowJson {
     pub client: String,
     /// Broker endpoint.
     pub broker: String,
-    /// "tcp", "web_socket" or "tls".
+    /// "tcp", "websocket" or "tls".
     pub transport: String,
     /// Client identifier.
     pub client_id: Option<String>,

@@ -8,6 +8,7 @@ mod errors;
 mod export;
 mod generate;
 mod live;
+mod public;
 mod read;
 mod tshark;
 mod views;

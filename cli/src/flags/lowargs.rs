@@ -184,7 +184,12 @@ pub struct InputArgs {
     #[arg(long)]
     pub merge: bool,
     /// Display filter (Wireshark field names: mqtt.msgtype, mqtt.topic, tcp.stream, …).
-    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    #[arg(
+        short = 'Y',
+        long = "display-filter",
+        visible_alias = "filter",
+        value_name = "FILTER"
+    )]
     pub filter: Option<String>,
 }
 
@@ -244,7 +249,12 @@ pub struct LiveArgs {
     #[arg(short = 'f', value_name = "BPF")]
     pub bpf: Option<String>,
     /// Display filter.
-    #[arg(short = 'Y', long = "display-filter", value_name = "FILTER")]
+    #[arg(
+        short = 'Y',
+        long = "display-filter",
+        visible_alias = "filter",
+        value_name = "FILTER"
+    )]
     pub filter: Option<String>,
     /// Also write the raw frames to this pcap file (flushed on exit, Ctrl-C included).
     #[arg(short = 'w', value_name = "OUT.pcap")]

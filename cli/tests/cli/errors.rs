@@ -126,9 +126,7 @@ fn every_subcommand_help_has_examples() {
 fn tiny_capture(segments: &[(bool, &[u8])]) -> Vec<u8> {
     let mut out = Vec::new();
     // Global header: magic, v2.4, thiszone, sigfigs, snaplen, LINKTYPE_ETHERNET.
-    for v in [0xa1b2_c3d4u32] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     out.extend_from_slice(&2u16.to_le_bytes());
     out.extend_from_slice(&4u16.to_le_bytes());
     out.extend_from_slice(&[0; 8]);
@@ -136,13 +134,13 @@ fn tiny_capture(segments: &[(bool, &[u8])]) -> Vec<u8> {
     out.extend_from_slice(&1u32.to_le_bytes());
     let (client, broker) = ([10, 0, 0, 1], [10, 0, 0, 2]);
     let (mut seq_c, mut seq_b) = (1000u32, 5000u32);
-    let mut frame = |out: &mut Vec<u8>,
-                     n: u32,
-                     to_broker: bool,
-                     flags: u8,
-                     seq: u32,
-                     ack: u32,
-                     payload: &[u8]| {
+    let frame = |out: &mut Vec<u8>,
+                 n: u32,
+                 to_broker: bool,
+                 flags: u8,
+                 seq: u32,
+                 ack: u32,
+                 payload: &[u8]| {
         let (src, dst, sport, dport) = if to_broker {
             (client, broker, 40000u16, 1883u16)
         } else {

@@ -12,7 +12,10 @@ fn public_captures() -> Vec<String> {
             let path = entry.path();
             if path.is_dir() {
                 dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "pcap" || e == "pcapng") {
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "pcap" || e == "pcapng")
+            {
                 found.push(path.to_string_lossy().into_owned());
             }
         }
@@ -33,7 +36,10 @@ fn every_subcommand_runs_cleanly_on_every_public_capture() {
             let (code, _, err) = run(&[sub, "-r", f]);
             // `seq` on a capture without MQTT says so (2); everything else is 0 or 1 (check).
             let no_mqtt = sub == "seq" && err.contains("no MQTT connection");
-            assert!(code == 0 || (sub == "check" && code == 1) || no_mqtt, "{sub} {f}: exit {code}: {err}");
+            assert!(
+                code == 0 || (sub == "check" && code == 1) || no_mqtt,
+                "{sub} {f}: exit {code}: {err}"
+            );
         }
         let (_, text, _) = run(&["read", "-r", f]);
         let (_, jsonl, _) = run(&["read", "-r", f, "-T", "jsonl", "-V"]);

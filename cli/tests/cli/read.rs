@@ -117,6 +117,18 @@ fn display_filter_and_count_select_packets() {
         rows.iter().all(|r| r["type"] == "PUBLISH" && r["qos"] == 2),
         "{out}"
     );
+    // `--filter` is the long alias the other docs use; the same filter, the same rows.
+    let (_, long, _) = run_sample(
+        "read",
+        "mqtt5-session",
+        &[
+            "--filter",
+            "mqtt.msgtype == 3 && mqtt.qos == 2",
+            "-T",
+            "jsonl",
+        ],
+    );
+    assert_eq!(json_lines(&long), rows);
     let (_, out, _) = run_sample("read", "mqtt5-session", &["-c", "3"]);
     assert_eq!(out.lines().count(), 3, "{out}");
 }

@@ -13,6 +13,7 @@
 
 pub mod analyze;
 pub mod codec;
+pub mod diagram;
 #[cfg(feature = "export")]
 pub mod export;
 pub mod filter;

@@ -1329,6 +1329,26 @@ impl Analyzer {
                     AnomalyCode::TrailingBytes,
                     format!("bytes after the last field of {}", self.cur.packet_type),
                 ),
+                WarningKind::InvalidTopicFilter => (
+                    AnomalyCode::InvalidTopicFilter,
+                    format!("malformed topic filter in {}", self.cur.packet_type),
+                ),
+                WarningKind::InvalidSharedSubscription => (
+                    AnomalyCode::InvalidSharedSubscription,
+                    format!(
+                        "$share/ filter without a share name or topic filter in {}",
+                        self.cur.packet_type
+                    ),
+                ),
+                WarningKind::PropertyValueOutOfRange(id) => (
+                    AnomalyCode::PropertyValueOutOfRange,
+                    format!(
+                        "{} in {} must be {}",
+                        property_name(id),
+                        self.cur.packet_type,
+                        property_allowed_values(id)
+                    ),
+                ),
             };
             self.packet_anomaly(stream, code, Some(w.offset), message);
         }
@@ -2695,6 +2715,17 @@ fn property_name(id: u8) -> String {
     codec::PropertyId(id)
         .name()
         .map_or_else(|| format!("property 0x{id:02x}"), str::to_owned)
+}
+
+/// What the spec allows for a property whose range the codec checks (see
+/// `WarningKind::PropertyValueOutOfRange`).
+fn property_allowed_values(id: u8) -> &'static str {
+    match codec::PropertyId(id) {
+        codec::PropertyId::RECEIVE_MAXIMUM
+        | codec::PropertyId::MAXIMUM_PACKET_SIZE
+        | codec::PropertyId::SUBSCRIPTION_IDENTIFIER => "non-zero",
+        _ => "0 or 1",
+    }
 }
 
 /// "Name=value" for every property (binary data as its length).

@@ -88,7 +88,8 @@ pub fn decode_partial(
 /// CONNECT gives its own level; AUTH exists only in 5.0; PINGREQ / PINGRESP and the reserved
 /// type 0 are the same in every version (3.1.1 is returned). Any other packet is decoded with
 /// both the 3.1.1 and the 5.0 layout: the one that decodes wins; when both do, the one with
-/// fewer warnings; on a tie 5.0 only if it found a non-empty property block that validated
+/// fewer warnings (property values out of range not counted: they are about values, not the
+/// layout); on a tie 5.0 only if it found a non-empty property block that validated
 /// (strong evidence: random bytes seldom form one), else 3.1.1. Some packets are genuinely
 /// ambiguous (a v5 PUBLISH without properties is a valid 3.1.1 PUBLISH whose payload starts with
 /// 0x00): decide a connection's version from several packets, not one.
@@ -113,7 +114,15 @@ pub fn decode_unknown_version(bytes: &[u8]) -> Result<(Decoded<'_>, ProtocolVers
             decode(bytes, ProtocolVersion::V5),
         ) {
             (Ok(v3), Ok(v5)) => {
-                let findings = |d: &Decoded<'_>| d.warnings.len() + usize::from(d.warnings.dropped);
+                // A property value out of range says nothing about the layout (the block
+                // itself parsed): it must not push a real v5 packet to the 3.1.1 reading.
+                let findings = |d: &Decoded<'_>| {
+                    d.warnings
+                        .iter()
+                        .filter(|w| !matches!(w.kind, WarningKind::PropertyValueOutOfRange(_)))
+                        .count()
+                        + usize::from(d.warnings.dropped)
+                };
                 let v5_has_properties = v5.packet.properties().is_some_and(|p| !p.is_empty());
                 if findings(&v5) < findings(&v3)
                     || (findings(&v5) == findings(&v3) && v5_has_properties)
@@ -585,7 +594,9 @@ fn subscribe_entry<'a>(cx: &mut Cx, i: &'a [u8]) -> Result<&'a [u8], nom::Err<Wi
     // Check that the whole entry is there before reporting anything about it.
     let (rest, _) = length_prefixed(i)?;
     let (_, _) = byte(rest)?;
-    let (i, _filter) = cx.string(i)?;
+    let filter_at = cx.offset(i) + 2;
+    let (i, filter) = cx.string(i)?;
+    check_topic_filter(cx, filter.0, filter_at);
     let options_at = i;
     let (i, options) = byte(i)?;
     let options = SubscriptionOptions(options);
@@ -603,6 +614,56 @@ fn subscribe_entry<'a>(cx: &mut Cx, i: &'a [u8]) -> Result<&'a [u8], nom::Err<Wi
         cx.warn(WarningKind::ReservedBitsSet, options_at);
     }
     Ok(i)
+}
+
+/// Reports a topic filter (whose first byte is at packet offset `at`) that breaks the wildcard
+/// rules, or, in MQTT 5, a malformed shared subscription. 3.1.1 has no shared subscriptions:
+/// there `$share/…` is an ordinary filter.
+fn check_topic_filter(cx: &mut Cx, filter: &[u8], at: u32) {
+    const SHARE: &[u8] = b"$share/";
+    if cx.version.is_v5()
+        && let Some(rest) = filter.strip_prefix(SHARE)
+    {
+        // §4.8.2: "$share/" ShareName "/" TopicFilter; the share name is at least one
+        // character and holds no '/', '+' or '#'.
+        let slash = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
+        let (share_name, tail) = rest.split_at(slash);
+        let inner = tail.get(1..).unwrap_or_default();
+        if share_name.is_empty()
+            || share_name.contains(&b'+')
+            || share_name.contains(&b'#')
+            || inner.is_empty()
+        {
+            cx.warn_at(WarningKind::InvalidSharedSubscription, at);
+        } else if !topic_filter_ok(inner) {
+            let inner_at = at + (SHARE.len() + slash + 1) as u32;
+            cx.warn_at(WarningKind::InvalidTopicFilter, inner_at);
+        }
+        return;
+    }
+    if !topic_filter_ok(filter) {
+        cx.warn_at(WarningKind::InvalidTopicFilter, at);
+    }
+}
+
+/// The wildcard rules of §4.7.1 and the length rule of §4.7.3: a filter is not empty, `#` is a
+/// whole level and the last one, `+` is a whole level.
+fn topic_filter_ok(filter: &[u8]) -> bool {
+    if filter.is_empty() {
+        return false;
+    }
+    let mut levels = filter.split(|&b| b == b'/').peekable();
+    while let Some(level) = levels.next() {
+        let last = levels.peek().is_none();
+        for &b in level {
+            match b {
+                b'#' if level.len() != 1 || !last => return false,
+                b'+' if level.len() != 1 => return false,
+                _ => {}
+            }
+        }
+    }
+    true
 }
 
 /// SUBACK (MQTT 5.0 §3.9): packet id, properties (v5), one return / reason code per filter.
@@ -629,8 +690,12 @@ fn parse_unsubscribe<'a>(cx: &mut Cx, i: &'a [u8]) -> PResult<'a, Packet<'a>> {
     let start = i;
     let mut walk = i;
     while !walk.is_empty() {
+        let filter_at = cx.offset(walk) + 2;
         match cx.string(walk) {
-            Ok((rest, _)) => walk = rest,
+            Ok((rest, filter)) => {
+                check_topic_filter(cx, filter.0, filter_at);
+                walk = rest;
+            }
             Err(_) if cx.partial => break,
             Err(e) => return Err(e),
         }

@@ -275,6 +275,31 @@ fn value(wire_type: PropertyWireType, i: &[u8]) -> PResult<'_, (PropertyValue<'_
     })
 }
 
+/// False when the spec forbids this value for the property. Flags that are "0 or 1"
+/// (§3.1.2.11.7, §3.1.2.11.6, §3.2.2.3.4, §3.2.2.3.5, §3.2.2.3.11–13, §3.3.2.3.2) and limits that
+/// "MUST NOT be 0" (Receive Maximum §3.1.2.11.3 / §3.2.2.3.3, Maximum Packet Size §3.1.2.11.4 /
+/// §3.2.2.3.6, Subscription Identifier §3.8.2.1.2). Topic Alias 0 is the analyzer's to report.
+#[inline]
+fn value_in_range(id: PropertyId, v: &PropertyValue<'_>) -> bool {
+    match (id, v) {
+        (
+            PropertyId::PAYLOAD_FORMAT_INDICATOR
+            | PropertyId::REQUEST_PROBLEM_INFORMATION
+            | PropertyId::REQUEST_RESPONSE_INFORMATION
+            | PropertyId::MAXIMUM_QOS
+            | PropertyId::RETAIN_AVAILABLE
+            | PropertyId::WILDCARD_SUBSCRIPTION_AVAILABLE
+            | PropertyId::SUBSCRIPTION_IDENTIFIER_AVAILABLE
+            | PropertyId::SHARED_SUBSCRIPTION_AVAILABLE,
+            PropertyValue::Byte(b),
+        ) => *b <= 1,
+        (PropertyId::RECEIVE_MAXIMUM, PropertyValue::TwoByteInt(n)) => *n != 0,
+        (PropertyId::MAXIMUM_PACKET_SIZE, PropertyValue::FourByteInt(n)) => *n != 0,
+        (PropertyId::SUBSCRIPTION_IDENTIFIER, PropertyValue::VarInt(n)) => *n != 0,
+        _ => true,
+    }
+}
+
 /// Why a walk over property bytes stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum StepError {
@@ -381,6 +406,9 @@ pub(crate) fn parse_properties<'a>(
             cx.warn_at(WarningKind::DuplicateProperty(id.0), at);
         }
         summary.seen |= bit;
+        if !value_in_range(id, &v) {
+            cx.warn_at(WarningKind::PropertyValueOutOfRange(id.0), at);
+        }
         match v {
             PropertyValue::Utf8String(s) => cx.check_string(s.0, at + 3),
             PropertyValue::Utf8StringPair(name, value) => {

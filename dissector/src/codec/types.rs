@@ -629,6 +629,15 @@ pub enum WarningKind {
     UnknownReasonCode(u8),
     /// Bytes left over after the last field of the packet.
     TrailingBytes,
+    /// A SUBSCRIBE/UNSUBSCRIBE topic filter that breaks the wildcard rules (§4.7.1, §4.7.3):
+    /// empty, `#` not alone in the last level, or `+` not alone in its level.
+    InvalidTopicFilter,
+    /// An MQTT 5 shared subscription filter (`$share/…`, §4.8.2) without a share name, with a
+    /// wildcard in the share name, or without a topic filter after it.
+    InvalidSharedSubscription,
+    /// A property whose value the spec forbids (e.g. Maximum QoS 2, Receive Maximum 0); the
+    /// identifier is kept. Topic Alias 0 is left to the analyzer, which knows the direction.
+    PropertyValueOutOfRange(u8),
 }
 
 /// One finding with the byte offset (from the start of the packet) where it was seen.

@@ -182,6 +182,12 @@ catalogue! {
     DisconnectWithError = "MQ-DISCONNECT-ERROR", Note, "§3.14.2.1", "DISCONNECT with an error reason code (≥ 0x80)";
     /// A request or PUBLISH refused with a failure reason code.
     FailedByReasonCode = "MQ-FAILED-REASON", Note, "§2.4", "request or PUBLISH answered with a failure reason code (≥ 0x80)";
+    /// Topic filter that breaks the wildcard rules, or is empty.
+    InvalidTopicFilter = "MQ-TOPIC-FILTER-INVALID", Error, "§4.7.1, §4.7.3", "topic filter empty, or with # not alone in the last level or + not alone in its level";
+    /// Shared subscription without a share name or filter, or a wildcard in the share name.
+    InvalidSharedSubscription = "MQ-SHARED-SUB-INVALID", Error, "§4.8.2", "shared subscription ($share/) without a share name or topic filter, or with a wildcard in the share name";
+    /// Property value the spec forbids (a 0/1 flag above 1, a limit or identifier of 0).
+    PropertyValueOutOfRange = "MQ-PROPERTY-VALUE", Error, "§2.2.2.2, §3.1.2.11, §3.2.2.3", "property value the spec forbids (flag above 1, Receive Maximum / Maximum Packet Size / Subscription Identifier 0)";
 }
 
 impl AnomalyCode {

@@ -198,6 +198,14 @@ anomaly_cases! {
     /// PUBACK 0x80 unspecified error.
     puback_failure_reason: FailedByReasonCode =>
         v5(&[]).c(publish5(1, false, b"t", Some(1), &[], b"x")).b(ack5(4, 1, 0x80)).run();
+    /// 3.1.1 SUBSCRIBE to "a/#/b": `#` must be the last level.
+    topic_filter_with_inner_multi_level_wildcard: InvalidTopicFilter =>
+        v3().c(subscribe(1, &[("a/#/b", 0)], false)).run();
+    /// 5.0 SUBSCRIBE to "$share//t": an empty share name.
+    shared_subscription_without_share_name: InvalidSharedSubscription =>
+        v5(&[]).c(subscribe(1, &[("$share//t", 0)], true)).run();
+    /// CONNACK with Maximum QoS 2 (only 0 or 1 may be sent).
+    maximum_qos_property_of_two: PropertyValueOutOfRange => v5(&p_byte(0x24, 2)).run();
 }
 
 #[test]
@@ -208,6 +216,35 @@ fn every_anomaly_code_has_a_test() {
         .map(|c| c.code())
         .collect();
     assert!(missing.is_empty(), "codes without a test: {missing:?}");
+}
+
+#[test]
+fn codec_value_findings_name_the_field_and_point_at_it() {
+    let trace = v5(&p_u16(0x21, 0))
+        .c(subscribe(1, &[("ok/+", 0), ("a/#/b", 0)], true))
+        .run();
+    let messages: Vec<_> = trace
+        .anomalies
+        .iter()
+        .map(|a| (a.code, a.offset, a.message.as_str()))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            (
+                AnomalyCode::PropertyValueOutOfRange,
+                // CONNACK: fixed header 2, flags and code 2, property length 1.
+                Some(5),
+                "Receive Maximum in CONNACK must be non-zero"
+            ),
+            (
+                AnomalyCode::InvalidTopicFilter,
+                // Fixed header 2, id 2, property length 1, "ok/+" 2 + 4 and options 1, length 2.
+                Some(14),
+                "malformed topic filter in SUBSCRIBE"
+            ),
+        ]
+    );
 }
 
 #[test]

@@ -215,7 +215,12 @@ fn connect_v5_with_properties_and_will_properties_from_mosquitto() {
          3518000000c8000977696c6c746f706963000b77696c6c6d657373616765000475736572000470617373",
     );
     let d = decode_ok(&bytes, V3_1_1);
-    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    // The will's Payload Format Indicator in this capture is 0x90; only 0 and 1 are allowed
+    // (§3.1.3.2.3).
+    assert_eq!(
+        warnings(&d),
+        [(WarningKind::PropertyValueOutOfRange(0x01), 124)]
+    );
     let Packet::Connect(c) = &d.packet else {
         panic!()
     };
@@ -545,7 +550,11 @@ fn publish_v5_with_properties_from_mosquitto() {
          6161626c61636b7368656570",
     );
     let d = decode_ok(&bytes, V5);
-    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    // The capture's Payload Format Indicator is 0x58; only 0 and 1 are allowed (§3.3.2.3.2).
+    assert_eq!(
+        warnings(&d),
+        [(WarningKind::PropertyValueOutOfRange(0x01), 35)]
+    );
     let Packet::Publish(p) = &d.packet else {
         panic!()
     };
@@ -1118,4 +1127,153 @@ fn decode_unknown_version_picks_the_layout_that_fits() {
     assert_eq!(decode_unknown_version(&hex("102d00064d514973647003c2003c00136d79766f69636569736d7970617373706f7274000475736572000470617373")).unwrap().1, V3_1);
     assert_eq!(decode_unknown_version(&[0xf0, 0x00]).unwrap().1, V5);
     assert_eq!(decode_unknown_version(&[0xc0, 0x00]).unwrap().1, V3_1_1);
+}
+
+/// SUBSCRIBE (id 1, QoS 0) and UNSUBSCRIBE (id 1) with one filter, in the layout of `version`.
+fn one_filter_requests(filter: &[u8], version: ProtocolVersion) -> [Vec<u8>; 2] {
+    let props: &[u8] = if version.is_v5() { &[0x00] } else { &[] };
+    let len = (filter.len() as u16).to_be_bytes();
+    let sub_body = cat(&[&[0x00, 0x01], props, &len, filter, &[0x00]]);
+    let unsub_body = cat(&[&[0x00, 0x01], props, &len, filter]);
+    [
+        cat(&[&[0x82, sub_body.len() as u8], &sub_body]),
+        cat(&[&[0xa2, unsub_body.len() as u8], &unsub_body]),
+    ]
+}
+
+#[test]
+fn topic_filters_breaking_the_wildcard_rules_are_flagged_at_the_filter() {
+    let cases: &[(&[u8], bool)] = &[
+        (b"a/b", true),
+        (b"#", true),
+        (b"a/#", true),
+        (b"+", true),
+        (b"+/+/#", true),
+        (b"/", true),
+        (b"a//+/", true),
+        (b"$SYS/#", true),
+        (b"", false),
+        (b"a/#/b", false),
+        (b"##", false),
+        (b"a#", false),
+        (b"a/b#", false),
+        (b"#/", false),
+        (b"a+", false),
+        (b"a/+b/c", false),
+        (b"++", false),
+    ];
+    for &(filter, valid) in cases {
+        for version in [V3_1_1, V5] {
+            for bytes in one_filter_requests(filter, version) {
+                let d = decode_ok(&bytes, version);
+                let expected: Vec<(WarningKind, u32)> = if valid {
+                    vec![]
+                } else {
+                    // Fixed header 2, packet id 2, property length (v5) 1, string length 2.
+                    let at = if version.is_v5() { 7 } else { 6 };
+                    vec![(WarningKind::InvalidTopicFilter, at)]
+                };
+                assert_eq!(
+                    warnings(&d),
+                    expected,
+                    "{:?} {version:?}",
+                    String::from_utf8_lossy(filter)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn shared_subscriptions_need_a_share_name_and_a_filter_in_v5_only() {
+    let share_warning = [(WarningKind::InvalidSharedSubscription, 7)];
+    for filter in [
+        &b"$share/"[..],
+        b"$share//a",
+        b"$share/g",
+        b"$share/g/",
+        b"$share/g+/a",
+        b"$share/#/a",
+    ] {
+        for bytes in one_filter_requests(filter, V5) {
+            assert_eq!(
+                warnings(&decode_ok(&bytes, V5)),
+                share_warning,
+                "{:?}",
+                String::from_utf8_lossy(filter)
+            );
+        }
+    }
+    // A well-formed share whose topic filter breaks the wildcard rules: the offset points at
+    // the topic filter after "$share/g/".
+    for bytes in one_filter_requests(b"$share/g/a/#/b", V5) {
+        assert_eq!(
+            warnings(&decode_ok(&bytes, V5)),
+            [(WarningKind::InvalidTopicFilter, 7 + 9)]
+        );
+    }
+    for bytes in one_filter_requests(b"$share/group/sensors/+/#", V5) {
+        assert!(decode_ok(&bytes, V5).warnings.is_empty());
+    }
+    // 3.1.1 has no shared subscriptions: "$share/g" is an ordinary, valid filter.
+    for bytes in one_filter_requests(b"$share/g", V3_1_1) {
+        assert!(decode_ok(&bytes, V3_1_1).warnings.is_empty());
+    }
+}
+
+#[test]
+fn property_values_the_spec_forbids_are_flagged_with_their_identifier() {
+    // (packet, property bytes, forbidden): CONNACK carries most limits, CONNECT the requests,
+    // PUBLISH the payload format indicator and subscription identifiers.
+    let connack = |p: &[u8]| cat(&[&[0x20, 3 + p.len() as u8, 0x00, 0x00, p.len() as u8], p]);
+    let connect = |p: &[u8]| {
+        let body = cat(&[
+            &[0x00, 0x04],
+            b"MQTT",
+            &[0x05, 0x02, 0x00, 0x3c, p.len() as u8],
+            p,
+            &[0x00, 0x01, b'c'],
+        ]);
+        cat(&[&[0x10, body.len() as u8], &body])
+    };
+    let publish = |p: &[u8]| {
+        let body = cat(&[&[0x00, 0x01, b't', p.len() as u8], p, b"x"]);
+        cat(&[&[0x30, body.len() as u8], &body])
+    };
+    type Build<'a> = &'a dyn Fn(&[u8]) -> Vec<u8>;
+    let cases: &[(Build<'_>, &[u8], bool, u32)] = &[
+        // (build, properties, forbidden, offset of the property identifier)
+        (&connack, &[0x24, 0x02], true, 5),
+        (&connack, &[0x24, 0x01], false, 5),
+        (&connack, &[0x25, 0x02], true, 5),
+        (&connack, &[0x28, 0x02], true, 5),
+        (&connack, &[0x29, 0xff], true, 5),
+        (&connack, &[0x2a, 0x02], true, 5),
+        (&connack, &[0x2a, 0x00], false, 5),
+        (&connack, &[0x21, 0x00, 0x00], true, 5),
+        (&connack, &[0x21, 0x00, 0x01], false, 5),
+        (&connack, &[0x27, 0x00, 0x00, 0x00, 0x00], true, 5),
+        (&connack, &[0x27, 0x00, 0x00, 0x00, 0x01], false, 5),
+        (&connect, &[0x17, 0x02], true, 13),
+        (&connect, &[0x19, 0x02], true, 13),
+        (&connect, &[0x19, 0x01], false, 13),
+        (&connect, &[0x21, 0x00, 0x00], true, 13),
+        (&publish, &[0x01, 0x02], true, 6),
+        (&publish, &[0x01, 0x01], false, 6),
+        (&publish, &[0x0b, 0x00], true, 6),
+        (&publish, &[0x0b, 0x01], false, 6),
+    ];
+    for &(build, props, forbidden, at) in cases {
+        let bytes = build(props);
+        let d = decode_ok(&bytes, V5);
+        let expected: Vec<(WarningKind, u32)> = if forbidden {
+            vec![(WarningKind::PropertyValueOutOfRange(props[0]), at)]
+        } else {
+            vec![]
+        };
+        assert_eq!(warnings(&d), expected, "{bytes:02x?}");
+    }
+    // Topic Alias 0 is the analyzer's finding (it knows the direction's maximum), not the codec's.
+    let alias_zero = publish(&[0x23, 0x00, 0x00]);
+    assert!(decode_ok(&alias_zero, V5).warnings.is_empty());
 }

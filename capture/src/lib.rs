@@ -28,6 +28,7 @@
 pub mod error;
 mod framer;
 pub mod live;
+mod midstream;
 pub mod net;
 pub mod pipeline;
 pub mod plausible;

@@ -18,6 +18,7 @@ use dissector::input::{
 use crate::error::CaptureError;
 use crate::framer::MqttFramer;
 use crate::live::{LiveOptions, LiveSource, LiveStop};
+use crate::midstream::{self, Verdict};
 use crate::net::{NetLayer, NetOutcome, TcpSegment};
 use crate::plausible::{self, Check};
 use crate::source::{FileSource, RawFrame};
@@ -170,6 +171,12 @@ struct Detect {
     ws_request: Option<(usize, usize)>,
     /// Length of the 101 response head.
     ws_response: Option<usize>,
+    /// On a TLS port: TLS or plain MQTT is decided from the client's first bytes.
+    tls_port: bool,
+    /// No handshake seen on an unknown port: MQTT may be recognised mid-stream.
+    midstream_allowed: bool,
+    /// The first bytes were not a connection start: judging them as a mid-stream conversation.
+    midstream: bool,
     /// Frames seen while deciding (direction index, frame, time, wire length, payload length),
     /// reported once the connection is recognised.
     frames: Vec<(usize, u64, Timestamp, u32, u32)>,
@@ -672,7 +679,8 @@ fn new_conn(
     let kind = if let Some(c) = port_in(&config.mqtt_ports) {
         Some((Kind::Mqtt(Transport::Tcp), c))
     } else if let Some(c) = port_in(&config.tls_ports) {
-        Some((Kind::Mqtt(Transport::Tls), c))
+        // TLS or plain MQTT: the client's first bytes tell (some brokers accept both).
+        Some((Kind::Detecting, c))
     } else if let Some(c) = port_in(&config.ws_ports) {
         Some((Kind::Detecting, c))
     } else if config.heuristic {
@@ -681,11 +689,19 @@ fn new_conn(
         None
     };
     let (kind, port_client) = kind.unwrap_or((Kind::Ignored, 0));
-    if client_dir.is_none() && matches!(kind, Kind::Mqtt(_)) {
+    let tls_port = port_in(&config.tls_ports).is_some() && port_in(&config.mqtt_ports).is_none();
+    if client_dir.is_none() && (matches!(kind, Kind::Mqtt(_)) || tls_port) {
         client_dir = Some(port_client);
         roles_from = RoleSource::Port;
     }
-    let detect = (kind == Kind::Detecting).then(|| Box::new(Detect::default()));
+    let unknown_port = port_in(&config.ws_ports).is_none() && !tls_port;
+    let detect = (kind == Kind::Detecting).then(|| {
+        Box::new(Detect {
+            tls_port,
+            midstream_allowed: unknown_port && client_dir.is_none(),
+            ..Detect::default()
+        })
+    });
     let mut conn = Conn {
         halves: [HalfStream::new(), HalfStream::new()],
         flow: Flow {
@@ -948,6 +964,19 @@ impl Flow {
                     return;
                 }
                 let result = ws.push(data, &mut |piece| framer.push(piece, frame, ts, sink));
+                if let Some(skipped) = ws.take_resync() {
+                    sink.event(StreamEvent::Issue(TransportIssue {
+                        stream: Some(stream),
+                        dir: Some(dir),
+                        ts,
+                        frame,
+                        kind: TransportIssueKind::WebSocketError,
+                        detail: format!(
+                            "WebSocket framing lost after missing bytes, resynchronised on the \
+                             next credible frame header ({skipped} bytes skipped)"
+                        ),
+                    }));
+                }
                 if let Err(e) = result {
                     *failed = true;
                     sink.event(StreamEvent::Issue(TransportIssue {
@@ -993,27 +1022,17 @@ impl Flow {
         ts: Timestamp,
         sink: &mut dyn EventSink,
     ) {
-        let stream = self.stream;
         let dir = self.direction(d);
         match &mut self.consumers[d] {
             Consumer::None => {}
             Consumer::Mqtt(framer) => framer.gap(missing, frame, ts, sink),
-            Consumer::Ws { framer, failed, .. } => {
+            Consumer::Ws { ws, framer, failed } => {
                 if !*failed {
-                    *failed = true;
+                    // Client-to-broker frames are masked (RFC 6455 §5.3). Inside a frame the
+                    // WebSocket layer keeps its place; either way the MQTT framer sees the loss
+                    // and resynchronises on its own packet boundaries.
+                    ws.gap(missing, dir == Direction::ToBroker);
                     framer.gap(missing, frame, ts, sink);
-                    framer.finish(sink);
-                    sink.event(StreamEvent::Issue(TransportIssue {
-                        stream: Some(stream),
-                        dir: Some(dir),
-                        ts,
-                        frame,
-                        kind: TransportIssueKind::WebSocketError,
-                        detail: format!(
-                            "{missing} bytes missing: WebSocket framing cannot be followed, the \
-                             rest of this direction is skipped"
-                        ),
-                    }));
                 }
             }
             Consumer::Tls(tls) => tls.gap(),
@@ -1078,6 +1097,16 @@ impl Flow {
             (None, Some(_)) => Some(1),
             (None, None) => None,
         };
+        if det.tls_port {
+            if let Some(c) = self.client_dir {
+                self.decide_tls_port(c, &first[c], final_call, sink);
+            }
+            return;
+        }
+        if det.midstream {
+            self.decide_midstream(&first, final_call, sink);
+            return;
+        }
         let Some(c) = self.client_dir.or(speaker) else {
             return;
         };
@@ -1108,7 +1137,13 @@ impl Flow {
                     }
                     Ok(None) if !final_call => return,
                     _ => {
-                        self.give_up();
+                        if det.midstream_allowed {
+                            // Not a connection start: perhaps MQTT caught mid-stream.
+                            det.midstream = true;
+                            self.decide_midstream(&first, final_call, sink);
+                        } else {
+                            self.give_up();
+                        }
                         return;
                     }
                 },
@@ -1141,7 +1176,7 @@ impl Flow {
                 self.give_up();
                 return;
             }
-            self.confirm(c, Transport::Tcp, 0, 0, sink);
+            self.confirm(c, Transport::Tcp, 0, 0, true, sink);
             return;
         }
         if let Some((_, req_len)) = det.ws_request {
@@ -1154,10 +1189,71 @@ impl Flow {
             match parse_http_head(server_bytes) {
                 Ok(Some(head)) if head.status == Some(101) => {
                     det.ws_response = Some(head.len);
-                    self.confirm(c, Transport::WebSocket, req_len, head.len, sink);
+                    self.confirm(c, Transport::WebSocket, req_len, head.len, true, sink);
                 }
                 Ok(None) if !final_call => {}
                 _ => self.give_up(),
+            }
+        }
+    }
+
+    /// On a TLS port: a TLS record (handshake content type 22, RFC 8446 §5.1) means TLS; a
+    /// credible CONNECT means plain MQTT on TCP. Anything else stays TLS (metadata only), as
+    /// before the first bytes were looked at.
+    fn decide_tls_port(
+        &mut self,
+        c: usize,
+        client: &[u8],
+        final_call: bool,
+        sink: &mut dyn EventSink,
+    ) {
+        let transport = match client.first() {
+            None if !final_call => return,
+            Some(0x10) => match plausible::check_packet(client, self.payload_limit.max(1 << 20)) {
+                Check::Plausible(_) => Transport::Tcp,
+                Check::NeedMore if !final_call => return,
+                _ => Transport::Tls,
+            },
+            _ => Transport::Tls,
+        };
+        self.confirm(c, transport, 0, 0, true, sink);
+    }
+
+    /// No handshake and no CONNECT on an unknown port: MQTT only when both directions hold a
+    /// conversation (see [`midstream`]). Framing then starts unsynchronised, so a first packet
+    /// cut by the capture start is skipped and reported like any mid-stream start.
+    fn decide_midstream(
+        &mut self,
+        first: &[Vec<u8>; 2],
+        final_call: bool,
+        sink: &mut dyn EventSink,
+    ) {
+        let Some(det) = self.detect.as_ref() else {
+            return;
+        };
+        let starts = det.held.each_ref().map(|chunks| {
+            let mut at = 0usize;
+            chunks
+                .iter()
+                .map(|h| {
+                    let start = at;
+                    at += h.data.len();
+                    start
+                })
+                .collect::<Vec<usize>>()
+        });
+        let verdict =
+            midstream::judge([&first[0], &first[1]], [&starts[0], &starts[1]], final_call);
+        match verdict {
+            Verdict::NeedMore => {}
+            Verdict::NotMqtt => self.give_up(),
+            Verdict::Mqtt { client } => {
+                // Without a telling packet, the side on the lower port is taken as the broker
+                // (brokers listen on fixed, usually low ports; clients use ephemeral ones).
+                let c = client.unwrap_or(if self.a.port() < self.b.port() { 1 } else { 0 });
+                self.client_dir = Some(c);
+                self.roles_from = RoleSource::Port;
+                self.confirm(c, Transport::Tcp, 0, 0, false, sink);
             }
         }
     }
@@ -1168,13 +1264,14 @@ impl Flow {
     }
 
     /// Detection succeeded: open the connection and replay what was held (after the HTTP heads
-    /// for WebSocket).
+    /// for WebSocket). `synced`: the held bytes start at a packet boundary.
     fn confirm(
         &mut self,
         c: usize,
         transport: Transport,
         skip_client: usize,
         skip_server: usize,
+        synced: bool,
         sink: &mut dyn EventSink,
     ) {
         let Some(det) = self.detect.take() else {
@@ -1190,8 +1287,9 @@ impl Flow {
         self.open(sink);
         for d in [c, 1 - c] {
             let dir = self.direction(d);
-            let framer = MqttFramer::new(self.stream, dir, self.payload_limit, true);
+            let framer = MqttFramer::new(self.stream, dir, self.payload_limit, synced);
             self.consumers[d] = match transport {
+                Transport::Tls => Consumer::Tls(TlsDirection::new()),
                 Transport::WebSocket => Consumer::Ws {
                     ws: WsDecoder::new(),
                     framer,

@@ -102,6 +102,101 @@ pub enum WsError {
     BadFragmentation(u8),
 }
 
+/// Frame payload bytes unmasked and checked for an MQTT packet start while resynchronising
+/// (enough for every variable-header check in `plausible`).
+const RESYNC_PEEK: usize = 512;
+/// Largest frame length believed while resynchronising: MQTT packets are at most 256 MiB
+/// (MQTT 5.0 §1.5.5), and clients send them in one frame or several smaller ones.
+const RESYNC_MAX_FRAME: u64 = 256 << 20;
+
+/// Resynchronisation after a gap: undecided bytes and how many were given up.
+#[derive(Debug, Default)]
+struct Resync {
+    /// Bytes from the first position not yet ruled out.
+    buf: Vec<u8>,
+    /// Bytes ruled out so far.
+    skipped: u64,
+    /// Whether frames in this direction are masked (client to server, RFC 6455 §5.3).
+    masked: bool,
+}
+
+/// The verdict on one candidate frame-header position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Candidate {
+    Yes,
+    No,
+    NeedMore,
+}
+
+/// Whether `buf` starts with a credible WebSocket frame carrying the start of an MQTT packet: a
+/// binary or continuation frame, RSV clear, the mask bit this direction must have, a length in
+/// its minimal encoding and within MQTT's bounds, and a payload that begins with a plausible MQTT
+/// packet (checked on the unmasked bytes).
+fn candidate(buf: &[u8], masked: bool) -> Candidate {
+    let (Some(&b0), Some(&b1)) = (buf.first(), buf.get(1)) else {
+        return Candidate::NeedMore;
+    };
+    if b0 & 0x70 != 0 || !matches!(b0 & 0x0f, 0 | 2) || (b1 & 0x80 != 0) != masked {
+        return Candidate::No;
+    }
+    let hlen = header_len(&[b0, b1]);
+    let Some(header) = buf.get(..hlen) else {
+        return Candidate::NeedMore;
+    };
+    let (len, at) = match b1 & 0x7f {
+        126 => (u64::from(be_u16(header, 2)), 4),
+        127 => {
+            let mut b = [0u8; 8];
+            if let Some(src) = header.get(2..10) {
+                b.copy_from_slice(src);
+            }
+            (u64::from_be_bytes(b), 10)
+        }
+        n => (u64::from(n), 2),
+    };
+    let minimal = match b1 & 0x7f {
+        126 => len >= 126,
+        127 => len > 0xffff,
+        _ => true,
+    };
+    // An MQTT packet is at least two bytes; a shorter frame cannot be checked.
+    if !minimal || !(2..=RESYNC_MAX_FRAME).contains(&len) {
+        return Candidate::No;
+    }
+    let key: Option<[u8; 4]> = masked.then(|| {
+        let mut k = [0u8; 4];
+        if let Some(src) = header.get(at..at + 4) {
+            k.copy_from_slice(src);
+        }
+        k
+    });
+    let peek_len = usize::try_from(len).unwrap_or(usize::MAX).min(RESYNC_PEEK);
+    let Some(payload) = buf.get(hlen..hlen + peek_len) else {
+        return Candidate::NeedMore;
+    };
+    let unmasked: Vec<u8> = match key {
+        Some(k) => payload
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ k[i % 4])
+            .collect(),
+        None => payload.to_vec(),
+    };
+    match crate::plausible::check_packet(&unmasked, RESYNC_MAX_FRAME) {
+        crate::plausible::Check::Plausible(_) => Candidate::Yes,
+        // The checks looked at RESYNC_PEEK bytes without objection: credible enough.
+        crate::plausible::Check::NeedMore if peek_len == RESYNC_PEEK => Candidate::Yes,
+        _ => Candidate::No,
+    }
+}
+
+fn be_u16(buf: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([
+        buf.get(at).copied().unwrap_or(0),
+        buf.get(at + 1).copied().unwrap_or(0),
+    ])
+}
+
 /// The frame currently being read.
 #[derive(Debug, Clone, Copy)]
 struct CurrentFrame {
@@ -124,6 +219,10 @@ pub struct WsDecoder {
     in_message: bool,
     scratch: Vec<u8>,
     failed: bool,
+    /// After lost bytes: looking for the next frame header.
+    resync: Option<Resync>,
+    /// Bytes skipped by a finished resynchronisation, not yet reported.
+    resynced: Option<u64>,
     /// A close frame was seen.
     pub closed: bool,
     /// Data frames seen.
@@ -136,10 +235,87 @@ impl WsDecoder {
         WsDecoder::default()
     }
 
+    /// `missing` stream bytes were lost. Inside a frame's payload the frame boundary is still
+    /// known and framing continues (returns `true`); otherwise the decoder looks for the next
+    /// credible frame header (see `candidate`), where `masked` is the mask bit frames of this
+    /// direction carry, and reports the bytes it skipped through
+    /// [`WsDecoder::take_resync`] once found (returns `false`).
+    pub fn gap(&mut self, missing: u64, masked: bool) -> bool {
+        if self.failed {
+            return false;
+        }
+        if let Some(resync) = self.resync.as_mut() {
+            resync.buf.clear();
+            return false;
+        }
+        if self.header_len == 0
+            && let Some(mut frame) = self.current
+            && missing <= frame.remaining
+        {
+            frame.remaining -= missing;
+            frame.seen += missing;
+            self.current = if frame.remaining == 0 {
+                self.end_frame(frame);
+                None
+            } else {
+                Some(frame)
+            };
+            return true;
+        }
+        self.current = None;
+        self.header_len = 0;
+        self.resync = Some(Resync {
+            masked,
+            ..Resync::default()
+        });
+        false
+    }
+
+    /// Bytes skipped by a resynchronisation that has just succeeded (reported once).
+    pub fn take_resync(&mut self) -> Option<u64> {
+        self.resynced.take()
+    }
+
+    /// Whether the decoder is looking for a frame header after lost bytes.
+    pub fn resyncing(&self) -> bool {
+        self.resync.is_some()
+    }
+
+    /// Scans for a frame header; returns the bytes to decode from it when one is found.
+    fn scan(&mut self, data: &[u8]) -> Option<Vec<u8>> {
+        let resync = self.resync.as_mut()?;
+        resync.buf.extend_from_slice(data);
+        let mut at = 0;
+        while at < resync.buf.len() {
+            match candidate(resync.buf.get(at..).unwrap_or(&[]), resync.masked) {
+                Candidate::No => at += 1,
+                Candidate::NeedMore => break,
+                Candidate::Yes => {
+                    let skipped = resync.skipped + at as u64;
+                    let rest = resync.buf.split_off(at);
+                    // A continuation frame belongs to a message begun before the gap.
+                    self.in_message = rest.first().is_some_and(|b| b & 0x0f == 0);
+                    self.resync = None;
+                    self.resynced = Some(skipped);
+                    return Some(rest);
+                }
+            }
+        }
+        resync.skipped += at as u64;
+        resync.buf.drain(..at);
+        None
+    }
+
     /// Feeds stream bytes; data-frame payload pieces (unmasked) go to `out`.
     pub fn push(&mut self, mut data: &[u8], out: &mut dyn FnMut(&[u8])) -> Result<(), WsError> {
         if self.failed {
             return Ok(());
+        }
+        if self.resync.is_some() {
+            return match self.scan(data) {
+                Some(rest) => self.push(&rest, out),
+                None => Ok(()),
+            };
         }
         while !data.is_empty() {
             match self.current {
@@ -347,6 +523,57 @@ mod tests {
             collect(&mut dec, &[&[0x09, 0x00]]),
             Err(WsError::BadControlFrame(9))
         );
+    }
+
+    /// A masked binary frame carrying `payload`.
+    fn masked(payload: &[u8]) -> Vec<u8> {
+        let key = [0xa1, 0xb2, 0xc3, 0xd4];
+        let mut f = vec![0x82, 0x80 | payload.len() as u8];
+        f.extend_from_slice(&key);
+        f.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
+        f
+    }
+
+    #[test]
+    fn gap_inside_a_payload_keeps_frame_sync_and_the_mask_phase() {
+        let frame = masked(b"\x30\x07\x00\x01tpayl");
+        let mut dec = WsDecoder::new();
+        let mut out = Vec::new();
+        dec.push(&frame[..8], &mut |p| out.extend_from_slice(p))
+            .expect("valid");
+        assert!(dec.gap(3, true), "a gap inside the payload keeps sync");
+        dec.push(&frame[11..], &mut |p| out.extend_from_slice(p))
+            .expect("valid");
+        assert_eq!(out, b"\x30\x07payl");
+        assert_eq!(dec.take_resync(), None);
+    }
+
+    #[test]
+    fn gap_across_a_header_resynchronises_on_the_next_credible_frame() {
+        let pingreq = masked(&[0xc0, 0x00]);
+        let publish = masked(b"\x30\x05\x00\x01tpa");
+        // Garbage that looks like frame headers with the wrong mask bit or an opcode of text.
+        let mut after = vec![0x02, 0x82, 0x81, 0x02, 0x00];
+        let skip = after.len() as u64;
+        after.extend_from_slice(&pingreq);
+        after.extend_from_slice(&publish);
+        let mut dec = WsDecoder::new();
+        let mut out = Vec::new();
+        dec.push(&publish[..4], &mut |p| out.extend_from_slice(p))
+            .expect("valid");
+        assert!(!dec.gap(100, true));
+        assert!(dec.resyncing());
+        for b in &after {
+            dec.push(&[*b], &mut |p| out.extend_from_slice(p))
+                .expect("valid");
+        }
+        assert_eq!(dec.take_resync(), Some(skip));
+        assert_eq!(out, b"\xc0\x00\x30\x05\x00\x01tpa");
+        // Server-to-client frames are never masked: the same bytes do not resync there.
+        let mut dec = WsDecoder::new();
+        assert!(!dec.gap(1, false));
+        dec.push(&pingreq, &mut |_| {}).expect("valid");
+        assert_eq!(dec.take_resync(), None);
     }
 
     #[test]

@@ -213,3 +213,178 @@ fn tls_on_8883_reports_version_sni_and_byte_counts() {
     assert_eq!((last.bytes_to_broker, last.bytes_to_client), (100, 40));
     assert!(rec.types().is_empty());
 }
+
+#[test]
+fn plain_mqtt_on_the_tls_port_is_decoded_as_mqtt_on_tcp() {
+    let mut conv = Conversation::new("10.3.0.2:43000", "10.3.0.1:8883", Link::Ethernet, 1, 2);
+    let (c, s) = standard_session(&mut conv);
+    let (rec, summary) = run_frames(&conv.frames, PipelineConfig::default());
+    let opened = rec.opened();
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0].transport, Transport::Tcp);
+    assert_eq!(opened[0].broker, conv.server);
+    assert_eq!(rec.packets(0, Direction::ToBroker), c);
+    assert_eq!(rec.packets(0, Direction::ToClient), s);
+    assert!(!rec.events.iter().any(|e| matches!(e, Rec::Tls(_))));
+    assert_eq!(summary.mqtt_streams, 1);
+    // Without the handshake the port still names the broker, and the CONNECT decides.
+    let no_syn: Vec<_> = conv.frames[3..].to_vec();
+    let (rec, _) = run_frames(&no_syn, PipelineConfig::default());
+    assert_eq!(rec.opened()[0].transport, Transport::Tcp);
+    assert_eq!(rec.opened()[0].roles_from, RoleSource::Port);
+    assert_eq!(rec.packets(0, Direction::ToBroker), c);
+}
+
+#[test]
+fn bytes_that_are_neither_tls_nor_a_connect_on_the_tls_port_stay_tls_metadata() {
+    let mut conv = Conversation::new("10.3.0.2:43000", "10.3.0.1:8883", Link::Ethernet, 1, 2);
+    conv.handshake();
+    conv.client_sends(b"hello there");
+    conv.server_sends(b"go away");
+    conv.close();
+    let (rec, _) = run_frames(&conv.frames, PipelineConfig::default());
+    assert_eq!(rec.opened()[0].transport, Transport::Tls);
+    assert!(rec.types().is_empty());
+}
+
+#[test]
+fn websocket_direction_resynchronises_after_lost_frames_with_one_issue() {
+    let key = Some([0x0a, 0x0b, 0x0c, 0x0d]);
+    let mut conv = Conversation::new("10.3.0.2:43000", "10.3.0.1:9001", Link::Ethernet, 1, 2);
+    conv.handshake();
+    conv.client_sends(UPGRADE);
+    conv.server_sends(SWITCHING);
+    let c = connect("ws-gap");
+    conv.client_sends(&ws_frame(2, true, &c, key));
+    conv.server_sends(&ws_frame(2, true, &connack(), None));
+    let before = publish("t/before", b"1", 1, 1);
+    conv.client_sends(&ws_frame(2, true, &before, key));
+    conv.server_sends(&ws_frame(2, true, &crate::support::puback(1), None));
+    // Lost: one whole frame and the header plus part of the next, so the WebSocket boundary
+    // after the gap is unknown. Then a tail of that frame, then frames that must decode.
+    let lost_whole = ws_frame(2, true, &publish("t/lost", b"xxxxxxxx", 0, 0), key);
+    let cut = ws_frame(2, true, &publish("t/cut", b"yyyyyyyyyyyy", 0, 0), key);
+    conv.client_loses(lost_whole.len() + 9);
+    conv.client_sends(&cut[9..]);
+    let after = [
+        publish("t/after1", b"2", 1, 2),
+        pingreq(),
+        publish("t/after2", b"3", 0, 0),
+    ];
+    for p in &after {
+        conv.client_sends(&ws_frame(2, true, p, key));
+    }
+    conv.server_sends(&ws_frame(2, true, &crate::support::puback(2), None));
+    conv.server_sends(&ws_frame(2, true, &pingresp(), None));
+    conv.client_sends(&ws_frame(2, true, &disconnect(), key));
+    conv.close();
+    let (rec, _) = run_frames(&conv.frames, PipelineConfig::default());
+    assert_eq!(rec.opened()[0].transport, Transport::WebSocket);
+    let mut want = vec![c, before];
+    want.extend(after.iter().cloned());
+    want.push(disconnect());
+    assert_eq!(rec.packets(0, Direction::ToBroker), want);
+    let issues = rec.issues(TransportIssueKind::WebSocketError);
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(issues[0].detail.contains("resynchronised"), "{issues:?}");
+    assert_eq!(issues[0].dir, Some(Direction::ToBroker));
+    let gaps = rec.gaps();
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert_eq!(gaps[0].missing, (lost_whole.len() + 9) as u64);
+}
+
+#[test]
+fn websocket_gap_inside_a_frame_payload_keeps_both_framings() {
+    let key = Some([1, 2, 3, 4]);
+    let mut conv = Conversation::new("10.3.0.2:43000", "10.3.0.1:9001", Link::Ethernet, 1, 2);
+    conv.handshake();
+    conv.client_sends(UPGRADE);
+    conv.server_sends(SWITCHING);
+    conv.client_sends(&ws_frame(2, true, &connect("ws-in"), key));
+    conv.server_sends(&ws_frame(2, true, &connack(), None));
+    // One frame with three packets; bytes inside the middle packet's payload are lost.
+    let big = publish("t/big", &[0x55; 200], 0, 0);
+    let frame = ws_frame(2, true, &[pingreq(), big.clone(), pingreq()].concat(), key);
+    let lost_from = frame.len() - 2 - 100;
+    conv.client_sends(&frame[..lost_from]);
+    conv.client_loses(50);
+    conv.client_sends(&frame[lost_from + 50..]);
+    conv.server_sends(&ws_frame(2, true, &pingresp(), None));
+    conv.close();
+    let (rec, _) = run_frames(&conv.frames, PipelineConfig::default());
+    let got = rec.packets(0, Direction::ToBroker);
+    assert_eq!(got.first(), Some(&connect("ws-in")));
+    assert_eq!(got.last(), Some(&pingreq()), "{got:?}");
+    assert!(rec.issues(TransportIssueKind::WebSocketError).is_empty());
+}
+
+/// A conversation caught mid-stream on an unknown port: no SYN, no CONNECT.
+fn midstream_conversation(port: &str) -> (Conversation, Vec<Vec<u8>>, Vec<Vec<u8>>) {
+    let mut conv = Conversation::new("10.3.0.2:43000", port, Link::Ethernet, 1000, 9000);
+    let (mut c, mut s) = (Vec::new(), Vec::new());
+    for id in 1..=3u16 {
+        let p = publish("sensors/t", b"21.5", 1, id);
+        conv.client_sends(&p);
+        c.push(p);
+        let a = crate::support::puback(id);
+        conv.server_sends(&a);
+        s.push(a);
+        let d = publish("cmd/x", b"on", 0, 0);
+        conv.server_sends(&d);
+        s.push(d);
+    }
+    conv.client_sends(&pingreq());
+    c.push(pingreq());
+    conv.server_sends(&pingresp());
+    s.push(pingresp());
+    (conv, c, s)
+}
+
+#[test]
+fn mqtt_caught_mid_stream_on_an_unknown_port_is_recognised_from_its_conversation() {
+    let (conv, c, s) = midstream_conversation("10.3.0.1:17777");
+    let (rec, _) = run_frames(&conv.frames, PipelineConfig::default());
+    let opened = rec.opened();
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0].transport, Transport::Tcp);
+    // PINGREQ came from 43000: that side is the client.
+    assert_eq!(opened[0].client, conv.client);
+    assert_eq!(rec.packets(0, Direction::ToBroker), c);
+    assert_eq!(rec.packets(0, Direction::ToClient), s);
+    // The heuristic is off with `heuristic: false`.
+    let off = PipelineConfig {
+        heuristic: false,
+        ..PipelineConfig::default()
+    };
+    assert!(run_frames(&conv.frames, off).0.events.is_empty());
+}
+
+#[test]
+fn plausible_looking_binary_without_matching_answers_is_not_taken_for_mqtt() {
+    // Each side sends what parses as MQTT packets (PUBACKs and PINGRESPs, say, from a binary
+    // protocol), but nothing one side sends answers anything the other sent.
+    let mut conv = Conversation::new("10.3.0.2:43000", "10.3.0.1:17777", Link::Ethernet, 1, 2);
+    for id in 1..=8u16 {
+        conv.client_sends(&crate::support::puback(id));
+        conv.server_sends(&crate::support::puback(id + 100));
+    }
+    conv.close();
+    let (rec, summary) = run_frames(&conv.frames, PipelineConfig::default());
+    assert!(rec.events.is_empty(), "{:?}", rec.events);
+    assert_eq!(summary.mqtt_streams, 0);
+    // A handshake-started connection that does not begin with CONNECT is never judged
+    // mid-stream: it began inside the capture.
+    let (mid, _, _) = midstream_conversation("10.3.0.1:17777");
+    let mut with_syn = Conversation::new(
+        "10.3.0.2:43000",
+        "10.3.0.1:17777",
+        Link::Ethernet,
+        999,
+        8999,
+    );
+    with_syn.handshake();
+    let mut frames = with_syn.frames.clone();
+    frames.extend(mid.frames.iter().cloned());
+    let (rec, _) = run_frames(&frames, PipelineConfig::default());
+    assert!(rec.opened().is_empty());
+}

@@ -123,7 +123,7 @@ fn every_subcommand_help_has_examples() {
 
 /// A pcap (Ethernet, IPv4, TCP port 1883) of one connection: handshake, then `segments`
 /// (direction, bytes) in order.
-fn tiny_capture(segments: &[(bool, &[u8])]) -> Vec<u8> {
+pub fn tiny_capture(segments: &[(bool, &[u8])]) -> Vec<u8> {
     let mut out = Vec::new();
     // Global header: magic, v2.4, thiszone, sigfigs, snaplen, LINKTYPE_ETHERNET.
     out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
@@ -235,4 +235,56 @@ fn control_characters_of_topics_and_payloads_never_reach_the_terminal() {
     assert_eq!(rows.len(), 3, "{json}");
     assert_eq!(rows[2]["topic"], "evil\u{1b}[2J/t");
     assert_eq!(rows[2]["payload"], "\u{1b}]0;pwned\u{7} hi\r\n");
+}
+
+#[test]
+fn progress_bar_only_on_a_terminal_and_only_for_big_files() {
+    // A 9 MB capture: CONNECT, CONNACK, then 9,000 QoS 0 PUBLISHes of 1,000 bytes.
+    let connect: &[u8] = &[
+        0x10, 13, 0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, 1, b'x',
+    ];
+    let connack: &[u8] = &[0x20, 2, 0, 0];
+    let mut publish = vec![0x30, 0xef, 0x07, 0, 3, b'a', b'/', b'b'];
+    publish.resize(3 + 1007, b'p');
+    let mut segments: Vec<(bool, &[u8])> = vec![(true, connect), (false, connack)];
+    segments.extend(std::iter::repeat_n((true, publish.as_slice()), 9000));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("big.pcap");
+    std::fs::write(&path, tiny_capture(&segments)).unwrap_or_else(|e| panic!("{e}"));
+    let path = path.to_string_lossy().into_owned();
+    // Not a terminal: nothing on stderr.
+    let (code, out, err) = run(&["flows", "-r", &path]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("9001/1"), "{out}");
+    assert!(err.is_empty(), "{err}");
+    // A terminal (script(1) gives the program a pseudo-terminal): the bar is drawn.
+    let Ok(script) = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!(
+                "{} flows -r {path} > /dev/null",
+                env!("CARGO_BIN_EXE_mqscope")
+            ),
+            "/dev/null",
+        ])
+        .output()
+    else {
+        eprintln!("skipped the terminal half: script(1) is not installed");
+        return;
+    };
+    let tty = String::from_utf8_lossy(&script.stdout);
+    assert!(tty.contains("big.pcap [") && tty.contains("MiB"), "{tty}");
+    let quiet = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!(
+                "{} flows -r {path} --no-progress > /dev/null",
+                env!("CARGO_BIN_EXE_mqscope")
+            ),
+            "/dev/null",
+        ])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    assert!(!quiet.contains("MiB"), "{quiet}");
 }

@@ -38,8 +38,13 @@ pub fn render(diagram: &Diagram) -> String {
                     Side::Broker => ("B", "C"),
                 };
                 let mut label = format!("{:.6} #{} {}", m.t, m.frame, m.label);
-                if let Some(g) = m.group.filter(|g| !boxed.contains(g)) {
-                    let _ = write!(label, " [{}]", diagram.groups[g].label);
+                if let Some(group) = m
+                    .group
+                    .filter(|g| !boxed.contains(g))
+                    .and_then(|g| diagram.groups.get(g))
+                {
+                    // A group index from outside the diagram is ignored, not a panic.
+                    let _ = write!(label, " [{}]", group.label);
                 }
                 let _ = writeln!(out, "    {from}->>{to}: {}", escape(&label));
                 if !m.anomalies.is_empty() {

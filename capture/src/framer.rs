@@ -190,6 +190,10 @@ impl MqttFramer {
         ts: Timestamp,
         sink: &mut dyn EventSink,
     ) {
+        if !data.is_empty() {
+            // A packet cut by the end of the stream is stamped with the last frame seen.
+            self.last = Some((frame, ts));
+        }
         let mut rest = data;
         while !rest.is_empty() {
             match self.state {
@@ -631,6 +635,13 @@ impl MqttFramer {
                     first_frame,
                     first_ts,
                     skip_offset,
+                };
+                // No boundary ever found: at a stream start, that is not a mid-stream join but
+                // bytes that are not MQTT.
+                let cause = if cause == Cause::StreamStart && !self.synced_once && skipped > 0 {
+                    Cause::Garbage
+                } else {
+                    cause
                 };
                 if at_end {
                     self.report_episode(cause, skipped, first_frame, first_ts, skip_offset, sink);

@@ -65,6 +65,8 @@ enum Format {
         linktype: u32,
         nanos: bool,
         max_record: u32,
+        /// Record headers are big-endian.
+        big_endian: bool,
     },
     /// pcapng: interfaces of the current section.
     PcapNg { interfaces: Vec<Interface> },
@@ -313,6 +315,19 @@ impl FileSource {
                 Step::Continue => {}
                 Step::End => return Ok(None),
                 Step::Fail(e) => return Err(e),
+                // A record header claiming more than the file allows is corrupt, whether or not
+                // the file has that many bytes left: say so before waiting for them.
+                Step::Refill if self.claim_too_large() => {
+                    return Err(CaptureError::Corrupt {
+                        offset: self.offset,
+                        detail: format!(
+                            "record claims {} bytes, more than the {} allowed",
+                            self.claimed_record_len().unwrap_or(0),
+                            self.record_limit()
+                        ),
+                        frames: self.frames,
+                    });
+                }
                 Step::Refill => self.refill()?,
                 Step::Grow => self.grow()?,
             }
@@ -326,13 +341,24 @@ impl FileSource {
         })
     }
 
+    /// Largest record (with its header) the file's own header allows.
+    fn record_limit(&self) -> usize {
+        match self.format {
+            Format::Pcap { max_record, .. } => max_record as usize + 16,
+            _ => MAX_RECORD,
+        }
+    }
+
+    /// Whether the next record's header claims more than [`FileSource::record_limit`].
+    fn claim_too_large(&self) -> bool {
+        self.claimed_record_len()
+            .is_some_and(|c| c > self.record_limit())
+    }
+
     /// The next record does not fit the buffer: a big record, or a corrupt length.
     fn grow(&mut self) -> Result<(), CaptureError> {
         let claimed = self.claimed_record_len();
-        let limit = match self.format {
-            Format::Pcap { max_record, .. } => max_record as usize + 16,
-            _ => MAX_RECORD,
-        };
+        let limit = self.record_limit();
         if claimed.is_some_and(|c| c > limit) || self.capacity >= MAX_RECORD {
             return Err(CaptureError::Corrupt {
                 offset: self.offset,
@@ -360,12 +386,14 @@ impl FileSource {
     fn claimed_record_len(&self) -> Option<usize> {
         let data = self.reader.data();
         match self.format {
-            Format::Pcap { .. } => {
+            Format::Pcap { big_endian, .. } => {
                 let raw: [u8; 4] = data.get(8..12)?.try_into().ok()?;
-                // Either byte order: the smaller reading is the plausible one.
-                let le = u32::from_le_bytes(raw);
-                let be = u32::from_be_bytes(raw);
-                Some(le.min(be) as usize + 16)
+                let caplen = if big_endian {
+                    u32::from_be_bytes(raw)
+                } else {
+                    u32::from_le_bytes(raw)
+                };
+                Some(caplen as usize + 16)
             }
             _ => {
                 let raw: [u8; 4] = data.get(4..8)?.try_into().ok()?;
@@ -409,6 +437,7 @@ fn classify_block<'a>(
                 linktype: header.network.0 as u32,
                 nanos: header.is_nanosecond_precision(),
                 max_record: header.snaplen.max(MAX_LEGACY_RECORD),
+                big_endian: header.is_bigendian(),
             };
             Ok(None)
         }
@@ -417,6 +446,7 @@ fn classify_block<'a>(
                 linktype,
                 nanos,
                 max_record,
+                ..
             } = *format
             else {
                 return Err("pcap record before the file header".to_string());

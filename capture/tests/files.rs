@@ -115,6 +115,35 @@ fn corrupt_record_header_is_reported_with_its_offset() {
 }
 
 #[test]
+fn impossible_record_length_in_a_small_file_is_corrupt_not_truncated_in_either_byte_order() {
+    let (conv, _) = session(Link::Ethernet, "10.0.0.2:40000", "10.0.0.1:1883");
+    for big_endian in [false, true] {
+        let mut bytes = write_pcap(&conv.frames, false, big_endian);
+        // Sixth record's caplen := 16 MiB: far beyond the snap length, and beyond the file.
+        let mut at = 24;
+        for f in &conv.frames[..5] {
+            at += 16 + f.data.len();
+        }
+        let claim = 0x0100_0000u32;
+        let raw = if big_endian {
+            claim.to_be_bytes()
+        } else {
+            claim.to_le_bytes()
+        };
+        bytes[at + 8..at + 12].copy_from_slice(&raw);
+        let (rec, result) = run_bytes(&bytes, PipelineConfig::default());
+        match result {
+            Err(CaptureError::Corrupt { offset, frames, .. }) => {
+                assert_eq!((offset, frames), (at as u64, 5), "big endian: {big_endian}");
+            }
+            other => panic!("expected corrupt (big endian: {big_endian}), got {other:?}"),
+        }
+        // The five frames before it were decoded.
+        assert!(!rec.events.is_empty());
+    }
+}
+
+#[test]
 fn text_file_is_not_a_capture() {
     let (_, result) = run_bytes(b"hello, this is not a capture\n", PipelineConfig::default());
     assert!(

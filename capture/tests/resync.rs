@@ -238,3 +238,71 @@ fn packet_over_the_limit_keeps_its_head_and_the_next_packet_decodes() {
     // The kept head starts with the real fixed header and topic.
     assert_eq!(&rec.packets(0, Direction::ToBroker)[0][..16], &big[..16]);
 }
+
+#[test]
+fn over_limit_packet_cut_by_the_capture_end_has_the_frame_and_time_of_its_last_bytes() {
+    let mut conv = Conversation::new("10.2.0.2:42009", "10.2.0.1:1883", Link::Ethernet, 1, 2);
+    conv.handshake();
+    conv.client_sends(&connect("cut"));
+    conv.server_sends(&connack());
+    // A 256 MB claim with 2 KB present, then the capture ends.
+    let mut huge = vec![0x30, 0xff, 0xff, 0xff, 0x7f, 0x00, 0x0a];
+    huge.extend_from_slice(b"huge/topic");
+    huge.extend_from_slice(&[b'A'; 1000]);
+    conv.client_sends(&huge);
+    conv.client_sends(&[b'B'; 1000]);
+    let mut pipeline = Pipeline::new(PipelineConfig::default());
+    let mut cut = Vec::new();
+    let mut sink = |event: dissector::input::StreamEvent<'_>| {
+        if let dissector::input::StreamEvent::Packet(p) = event
+            && p.truncated
+        {
+            cut.push((p.first_frame, p.frame, p.ts));
+        }
+    };
+    for (i, f) in conv.frames.iter().enumerate() {
+        let raw = RawFrame {
+            number: i as u64 + 1,
+            ts: f.ts,
+            linktype: f.linktype,
+            caplen: f.data.len() as u32,
+            wire_len: f.data.len() as u32,
+            data: &f.data,
+        };
+        pipeline.push_frame(&raw, &mut sink);
+    }
+    pipeline.finish(&mut sink);
+    let n = conv.frames.len() as u64;
+    let last_ts = conv.frames[conv.frames.len() - 1].ts;
+    assert_eq!(cut, [(n - 1, n, last_ts)]);
+}
+
+#[test]
+fn a_stream_that_is_garbage_from_its_first_byte_is_one_not_mqtt_issue_not_a_gap() {
+    // No handshake, so the framer starts unsynchronised; nothing it sees is MQTT.
+    let mut conv = Conversation::new("10.2.0.2:42010", "10.2.0.1:1883", Link::Ethernet, 1, 2);
+    let mut state = 0x2545_f491_u32;
+    let mut total = 0u64;
+    for _ in 0..20 {
+        let junk: Vec<u8> = (0..100)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                // Bytes 0x00 and 0xf0..: type 0 and reserved-flag AUTH, never a packet start.
+                (state as u8) & 0x0f
+            })
+            .collect();
+        total += junk.len() as u64;
+        conv.client_sends(&junk);
+    }
+    let (rec, _) = run_frames(&conv.frames, PipelineConfig::default());
+    assert!(rec.gaps().is_empty(), "{:?}", rec.gaps());
+    let issues = rec.issues(TransportIssueKind::NotMqtt);
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(
+        issues[0].detail.starts_with(&format!("{total} bytes")),
+        "{issues:?}"
+    );
+    assert!(rec.types().is_empty());
+}

@@ -290,11 +290,23 @@ pub fn suggest(name: &str) -> Option<&'static str> {
     {
         return Some(f.name);
     }
-    let (best, distance) = FIELDS
+    let limit = (name.len() / 3).max(2);
+    FIELDS
         .iter()
-        .map(|f| (f.name, edit_distance(&lower, f.name)))
-        .min_by_key(|&(_, d)| d)?;
-    (distance <= (name.len() / 3).max(2)).then_some(best)
+        .filter_map(|f| distance_within(&lower, f.name, limit).map(|d| (f.name, d)))
+        .min_by_key(|&(_, d)| d)
+        .map(|(best, _)| best)
+}
+
+/// The edit distance of `a` and `b` when it is at most `limit`. Strings whose lengths differ by
+/// more than `limit` are answered without computing it (the distance is at least that
+/// difference), so a pasted megabyte of text costs no more than its length to reject.
+pub(crate) fn distance_within(a: &str, b: &str, limit: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > limit {
+        return None;
+    }
+    let distance = edit_distance(a, b);
+    (distance <= limit).then_some(distance)
 }
 
 /// Levenshtein distance over bytes, two rows of memory.
@@ -336,6 +348,14 @@ mod tests {
         assert_eq!(suggest("mqtt.client_id"), Some("mqtt.clientid"));
         assert_eq!(suggest("mqtt.dir"), Some("mqscope.dir"));
         assert_eq!(suggest("zzzzzzzzzzzz"), None);
+    }
+
+    #[test]
+    fn distance_within_answers_only_up_to_its_limit() {
+        assert_eq!(distance_within("mqtt.topc", "mqtt.topic", 3), Some(1));
+        assert_eq!(distance_within("kitten", "sitting", 2), None);
+        // Lengths 100 and 8 differ by more than the limit: no distance needed to say no.
+        assert_eq!(distance_within(&"x".repeat(100), "mqtt.qos", 33), None);
     }
 
     #[test]

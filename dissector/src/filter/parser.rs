@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use regex::{Regex, RegexBuilder};
 
 use super::FilterError;
-use super::fields::{Field, FieldKind, NamedValue, edit_distance, suggest};
+use super::fields::{Field, FieldKind, NamedValue, distance_within, suggest};
 use super::lexer::{CmpOp, Token, TokenKind};
 use crate::model::AnomalyCode;
 
@@ -537,9 +537,9 @@ fn literal(field: Field, token: &Token<'_>) -> Result<Literal, FilterError> {
 /// The candidate closest to `text` (case-insensitive), when it is close enough to be a typo.
 fn closest<'n>(text: &str, candidates: impl Iterator<Item = &'n str>) -> Option<&'n str> {
     let lower = text.to_ascii_lowercase();
+    let limit = (text.len() / 3).max(2);
     candidates
-        .map(|c| (c, edit_distance(&lower, &c.to_ascii_lowercase())))
-        .filter(|&(_, d)| d <= (text.len() / 3).max(2))
+        .filter_map(|c| distance_within(&lower, &c.to_ascii_lowercase(), limit).map(|d| (c, d)))
         .min_by_key(|&(_, d)| d)
         .map(|(c, _)| c)
 }

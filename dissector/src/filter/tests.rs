@@ -431,3 +431,20 @@ fn a_filter_can_be_shared_between_threads() {
     let handle = std::thread::spawn(move || copy.matches(&publish()));
     assert!(!handle.join().unwrap());
 }
+
+/// Regression: an unknown name of megabytes (text pasted into the filter box) was compared with
+/// every catalogue entry by full edit distance: minutes of work before the error came back.
+/// Names far longer than any candidate are now rejected without computing a distance.
+#[test]
+fn regression_megabyte_unknown_names_are_rejected_without_edit_distance_work() {
+    let huge = "x".repeat(1 << 20);
+    let field = error(&format!("{huge} == 1"));
+    assert_eq!(field.offset, 0);
+    assert!(!field.message.contains("did you mean"), "{}", field.message);
+    let value = error(&format!("mqtt.msgtype == {huge}"));
+    assert_eq!(value.offset, "mqtt.msgtype == ".len());
+    assert!(!value.message.contains("did you mean"), "{}", value.message);
+    // Typos still get their hint.
+    assert!(error("mqtt.topc == x").message.contains("mqtt.topic"));
+    assert!(error("mqtt.msgtype == PUBLSH").message.contains("PUBLISH"));
+}

@@ -1,7 +1,7 @@
 //! Analyzer throughput over a synthetic capture, against decoding alone (what the pipeline does
 //! without analysis). `cargo bench -p dissector --bench analyze`; figures in docs/perf-model.md.
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput, criterion_group};
 use dissector::analyze::{Analyzer, AnalyzerConfig};
 use dissector::codec::{self, ProtocolVersion};
 use dissector::input::*;
@@ -158,4 +158,38 @@ fn bench(c: &mut Criterion) {
 }
 
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+/// `MQSCOPE_ANALYZE_ONCE=decode|streaming|retained` runs that workload exactly once and exits,
+/// without criterion: a fixed amount of work whose instruction count `valgrind --tool=callgrind`
+/// reports repeatably on a loaded machine (see docs/perf-model.md).
+fn main() {
+    if let Ok(mode) = std::env::var("MQSCOPE_ANALYZE_ONCE") {
+        const CONNS: u32 = 100;
+        let packets = synthetic(CONNS, 1000);
+        match mode.as_str() {
+            "decode" => {
+                for p in &packets {
+                    let _ = black_box(codec::decode(black_box(&p.bytes), ProtocolVersion::V3_1_1));
+                }
+            }
+            "streaming" | "retained" => {
+                let config = if mode == "streaming" {
+                    AnalyzerConfig::streaming()
+                } else {
+                    AnalyzerConfig::default()
+                };
+                let mut a = Analyzer::new(config);
+                feed(&mut a, &packets, CONNS);
+                black_box(a.finish(Timestamp(i64::MAX / 2)));
+            }
+            // Building the stream only: subtracted from the other modes' counts.
+            "none" => {
+                black_box(&packets);
+            }
+            other => eprintln!("MQSCOPE_ANALYZE_ONCE: unknown mode {other:?}"),
+        }
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -2247,6 +2247,23 @@ impl Analyzer {
         self.conns.get_mut(&stream)?.remove_flight(dir, pid)
     }
 
+    /// A copy of a flight, left in the tables (the QoS 2 steps that only advance its stage
+    /// update it in place instead of removing and re-inserting it).
+    fn peek_flight(&self, stream: u32, dir: Direction, pid: u16) -> Option<Flight> {
+        self.conns.get(&stream)?.inflight.get(&(dir, pid)).copied()
+    }
+
+    /// Moves a flight that stays in flight to its next QoS 2 stage.
+    fn set_flight_stage(&mut self, stream: u32, dir: Direction, pid: u16, stage: u8) {
+        if let Some(f) = self
+            .conns
+            .get_mut(&stream)
+            .and_then(|st| st.inflight.get_mut(&(dir, pid)))
+        {
+            f.stage = stage;
+        }
+    }
+
     fn flight_kind(&mut self, f: &Flight) -> Option<TxKind> {
         self.tx_mut(f.tx).map(|t| t.kind)
     }
@@ -2313,7 +2330,7 @@ impl Analyzer {
 
     fn on_pubrec(&mut self, stream: u32, pid: u16, rc: u8) {
         let req = self.cur.dir.reverse();
-        let Some(mut f) = self.take_flight(stream, req, pid) else {
+        let Some(f) = self.peek_flight(stream, req, pid) else {
             self.response_without_request(
                 stream,
                 TxKind::Qos2,
@@ -2323,21 +2340,22 @@ impl Analyzer {
         };
         match (self.flight_kind(&f), f.stage) {
             (Some(TxKind::Qos2), 0) => {
-                self.tx_step(f.tx);
                 if rc >= 0x80 {
                     // MQTT 5.0 §4.3.3: a failed PUBREC ends the flow.
+                    self.take_flight(stream, req, pid);
+                    self.tx_step(f.tx);
                     self.fail_or_complete(stream, f.tx, rc);
                 } else {
-                    f.stage = 1;
-                    self.restore_flight(stream, req, pid, f);
+                    self.tx_step(f.tx);
+                    self.set_flight_stage(stream, req, pid, 1);
                 }
             }
             (Some(TxKind::Qos2), 1) => {
                 // PUBREC repeated (the sender repeated the PUBLISH, or the receiver resent).
                 self.tx_repeat(f.tx);
-                self.restore_flight(stream, req, pid, f);
             }
             (Some(TxKind::Qos2), _) => {
+                self.take_flight(stream, req, pid);
                 self.tx_step(f.tx);
                 self.tx_finish(f.tx, TxState::OutOfOrder);
                 self.packet_anomaly(
@@ -2348,6 +2366,7 @@ impl Analyzer {
                 );
             }
             (Some(TxKind::Qos1), _) => {
+                self.take_flight(stream, req, pid);
                 self.tx_step(f.tx);
                 self.tx_finish(f.tx, TxState::OutOfOrder);
                 self.packet_anomaly(
@@ -2358,7 +2377,6 @@ impl Analyzer {
                 );
             }
             _ => {
-                self.restore_flight(stream, req, pid, f);
                 self.response_without_request(
                     stream,
                     TxKind::Qos2,
@@ -2371,7 +2389,7 @@ impl Analyzer {
     fn on_pubrel(&mut self, stream: u32, pid: u16, _rc: u8) {
         // PUBREL travels the PUBLISH's way.
         let req = self.cur.dir;
-        let Some(mut f) = self.take_flight(stream, req, pid) else {
+        let Some(f) = self.peek_flight(stream, req, pid) else {
             self.response_without_request(
                 stream,
                 TxKind::Qos2,
@@ -2382,12 +2400,10 @@ impl Analyzer {
         match (self.flight_kind(&f), f.stage) {
             (Some(TxKind::Qos2), 1) => {
                 self.tx_step(f.tx);
-                f.stage = 2;
-                self.restore_flight(stream, req, pid, f);
+                self.set_flight_stage(stream, req, pid, 2);
             }
             (Some(TxKind::Qos2), 2) => {
                 self.tx_repeat(f.tx);
-                self.restore_flight(stream, req, pid, f);
             }
             (Some(TxKind::Qos2), _) => {
                 // PUBREL before PUBREC.
@@ -2395,8 +2411,7 @@ impl Analyzer {
                 if let Some(tx) = self.tx_mut(f.tx) {
                     tx.state = TxState::OutOfOrder;
                 }
-                f.stage = 2;
-                self.restore_flight(stream, req, pid, f);
+                self.set_flight_stage(stream, req, pid, 2);
                 self.packet_anomaly(
                     stream,
                     AnomalyCode::Qos2Order,
@@ -2405,7 +2420,6 @@ impl Analyzer {
                 );
             }
             _ => {
-                self.restore_flight(stream, req, pid, f);
                 self.response_without_request(
                     stream,
                     TxKind::Qos2,

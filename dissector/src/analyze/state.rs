@@ -244,6 +244,7 @@ pub(crate) struct Conns {
 }
 
 impl Conns {
+    #[inline]
     fn slot(&self, stream: u32) -> Option<usize> {
         if let Some((s, i)) = self.last.get()
             && s == stream

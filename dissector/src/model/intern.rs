@@ -42,11 +42,31 @@ impl<'de> serde::Deserialize<'de> for Sym {
     }
 }
 
+/// A lookup key: the shared string, hashed and compared as its bytes, so bytes from the wire
+/// are looked up before (and, when found, without) checking that they are UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key(Arc<str>);
+
+impl std::hash::Hash for Key {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Must hash exactly as `[u8]` does: lookups borrow the key as bytes.
+        self.0.as_bytes().hash(state);
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    #[inline]
+    fn borrow(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 /// Stores each distinct string once; `Sym` → `&str` in O(1), `&str` → `Sym` by hash.
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
     strings: Vec<Arc<str>>,
-    lookup: FxHashMap<Arc<str>, Sym>,
+    lookup: FxHashMap<Key, Sym>,
 }
 
 impl Interner {
@@ -57,29 +77,39 @@ impl Interner {
 
     /// The symbol for `s`, adding it when new.
     pub fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&sym) = self.lookup.get(s) {
+        if let Some(&sym) = self.lookup.get(s.as_bytes()) {
             return sym;
         }
+        self.insert_new(s)
+    }
+
+    /// Adds a string known not to be interned yet.
+    fn insert_new(&mut self, s: &str) -> Sym {
         // More than four billion distinct strings cannot come from a capture that fits anywhere;
         // saturate on the last symbol rather than panic.
         let sym = Sym::from_index(self.strings.len()).unwrap_or(Sym(NonZeroU32::MAX));
         let shared: Arc<str> = Arc::from(s);
         self.strings.push(Arc::clone(&shared));
-        self.lookup.insert(shared, sym);
+        self.lookup.insert(Key(shared), sym);
         sym
     }
 
-    /// Interns bytes from the wire, replacing invalid UTF-8 by U+FFFD.
+    /// Interns bytes from the wire, replacing invalid UTF-8 by U+FFFD. A string seen before is
+    /// found by its bytes alone (every stored string is valid UTF-8, so equal bytes are too).
+    #[inline]
     pub fn intern_bytes(&mut self, bytes: &[u8]) -> Sym {
+        if let Some(&sym) = self.lookup.get(bytes) {
+            return sym;
+        }
         match std::str::from_utf8(bytes) {
-            Ok(s) => self.intern(s),
+            Ok(s) => self.insert_new(s),
             Err(_) => self.intern(&String::from_utf8_lossy(bytes)),
         }
     }
 
     /// The symbol of `s` if it was interned.
     pub fn get(&self, s: &str) -> Option<Sym> {
-        self.lookup.get(s).copied()
+        self.lookup.get(s.as_bytes()).copied()
     }
 
     /// The string of a symbol ("" for a symbol from another interner that is out of range).

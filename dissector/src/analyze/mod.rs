@@ -2033,7 +2033,17 @@ impl Analyzer {
             }
         }
 
-        let hash = payload_hash(pb.payload);
+        // The payload hash serves will and fan-out matching and the in-flight tables; a QoS 0
+        // PUBLISH that none of them looks at skips it (payloads run to megabytes).
+        let wills_waiting = !(self.pending_wills.is_empty() && self.armed_wills.is_empty());
+        let needs_hash = matches!(pb.qos, 1 | 2)
+            || self.config.track_deliveries
+            || (dir == Direction::ToClient && wills_waiting);
+        let hash = if needs_hash {
+            payload_hash(pb.payload)
+        } else {
+            0
+        };
         if dir == Direction::ToClient
             && !(self.pending_wills.is_empty() && self.armed_wills.is_empty())
             && let Some(t) = topic

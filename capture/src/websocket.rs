@@ -576,6 +576,72 @@ mod tests {
         assert_eq!(dec.take_resync(), None);
     }
 
+    proptest::proptest! {
+        /// Whatever was lost before a frame boundary, every frame from that boundary on is
+        /// delivered exactly (the first candidate checked is the real header).
+        #[test]
+        fn after_a_gap_ending_at_a_frame_boundary_every_later_frame_is_delivered(
+            payloads in proptest::collection::vec(
+                (proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40), 0u8..3),
+                2..12,
+            ),
+            start_pick in proptest::prelude::any::<proptest::sample::Index>(),
+            boundary_pick in proptest::prelude::any::<proptest::sample::Index>(),
+            chunk in 1usize..50,
+        ) {
+            // Frames of PINGREQ or a QoS 0 PUBLISH with a short topic and the random payload.
+            let packets: Vec<Vec<u8>> = payloads
+                .iter()
+                .map(|(body, kind)| match kind {
+                    0 => vec![0xc0, 0x00],
+                    _ => {
+                        let mut p = vec![0x30, (4 + body.len()) as u8, 0, 2, b'a', b'b'];
+                        p.extend_from_slice(body);
+                        p
+                    }
+                })
+                .collect();
+            let frames: Vec<Vec<u8>> = packets.iter().map(|p| masked(p)).collect();
+            let mut starts = Vec::new();
+            let mut stream = Vec::new();
+            for f in &frames {
+                starts.push(stream.len());
+                stream.extend_from_slice(f);
+            }
+            let b = 1 + boundary_pick.index(frames.len() - 1);
+            let q = starts[b];
+            let p = start_pick.index(q);
+            let mut dec = WsDecoder::new();
+            let mut out = Vec::new();
+            dec.push(&stream[..p], &mut |x| out.extend_from_slice(x)).expect("valid");
+            let before = out.clone();
+            dec.gap((q - p) as u64, true);
+            for piece in stream[q..].chunks(chunk) {
+                dec.push(piece, &mut |x| out.extend_from_slice(x)).expect("valid");
+            }
+            let want: Vec<u8> = packets[b..].concat();
+            proptest::prop_assert_eq!(&out[before.len()..], &want[..]);
+        }
+
+        /// Any bytes after a gap, either mask expectation: no panic, and memory held while
+        /// resynchronising stays small.
+        #[test]
+        fn resynchronising_on_arbitrary_bytes_never_panics_and_holds_little(
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2000),
+            masked_dir in proptest::prelude::any::<bool>(),
+            chunk in 1usize..300,
+        ) {
+            let mut dec = WsDecoder::new();
+            dec.gap(10, masked_dir);
+            for piece in junk.chunks(chunk) {
+                let _ = dec.push(piece, &mut |_| {});
+                if let Some(r) = dec.resync.as_ref() {
+                    proptest::prop_assert!(r.buf.len() <= 14 + RESYNC_PEEK + chunk);
+                }
+            }
+        }
+    }
+
     #[test]
     fn upgrade_request_with_mqtt_subprotocol() {
         let req = b"GET /mqtt HTTP/1.1\r\nHost: b\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\

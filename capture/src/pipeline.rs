@@ -1214,6 +1214,26 @@ impl Flow {
                 Check::NeedMore if !final_call => return,
                 _ => Transport::Tls,
             },
+            // A TLS record header (content types 20–24, RFC 8446 §5.1) at a capture start.
+            Some(0x14..=0x18) => Transport::Tls,
+            // Caught mid-stream, neither TLS nor a CONNECT: plain MQTT only with the evidence
+            // the mid-stream heuristic asks for on unknown ports.
+            Some(_) if self.roles_from == RoleSource::Port => {
+                let Some(det) = self.detect.as_ref() else {
+                    return;
+                };
+                let first = [joined(&det.held[0]), joined(&det.held[1])];
+                let starts = det.held.each_ref().map(|h| chunk_starts(h));
+                match midstream::judge([&first[0], &first[1]], [&starts[0], &starts[1]], final_call)
+                {
+                    Verdict::NeedMore => return,
+                    Verdict::Mqtt { .. } => {
+                        self.confirm(c, Transport::Tcp, 0, 0, false, sink);
+                        return;
+                    }
+                    Verdict::NotMqtt => Transport::Tls,
+                }
+            }
             _ => Transport::Tls,
         };
         self.confirm(c, transport, 0, 0, true, sink);
@@ -1231,17 +1251,7 @@ impl Flow {
         let Some(det) = self.detect.as_ref() else {
             return;
         };
-        let starts = det.held.each_ref().map(|chunks| {
-            let mut at = 0usize;
-            chunks
-                .iter()
-                .map(|h| {
-                    let start = at;
-                    at += h.data.len();
-                    start
-                })
-                .collect::<Vec<usize>>()
-        });
+        let starts = det.held.each_ref().map(|h| chunk_starts(h));
         let verdict =
             midstream::judge([&first[0], &first[1]], [&starts[0], &starts[1]], final_call);
         match verdict {
@@ -1327,6 +1337,18 @@ impl Flow {
             }
         }
     }
+}
+
+/// Offsets in the joined held bytes where each held segment starts.
+fn chunk_starts(held: &[Held]) -> Vec<usize> {
+    let mut at = 0usize;
+    held.iter()
+        .map(|h| {
+            let start = at;
+            at += h.data.len();
+            start
+        })
+        .collect()
 }
 
 fn joined(held: &[Held]) -> Vec<u8> {

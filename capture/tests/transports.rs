@@ -388,3 +388,22 @@ fn plausible_looking_binary_without_matching_answers_is_not_taken_for_mqtt() {
     let (rec, _) = run_frames(&frames, PipelineConfig::default());
     assert!(rec.opened().is_empty());
 }
+
+#[test]
+fn plain_mqtt_caught_mid_stream_on_the_tls_port_is_decoded_and_tls_mid_stream_stays_tls() {
+    let (conv, c, s) = midstream_conversation("10.3.0.1:8883");
+    let (rec, _) = run_frames(&conv.frames, PipelineConfig::default());
+    assert_eq!(rec.opened().len(), 1);
+    assert_eq!(rec.opened()[0].transport, Transport::Tcp);
+    assert_eq!(rec.opened()[0].broker, conv.server);
+    assert_eq!(rec.packets(0, Direction::ToBroker), c);
+    assert_eq!(rec.packets(0, Direction::ToClient), s);
+    // TLS application data caught mid-stream: TLS, counted.
+    let mut tls = Conversation::new("10.3.0.2:43000", "10.3.0.1:8883", Link::Ethernet, 1, 2);
+    tls.client_sends(&tls_record(23, &[0x42; 30]));
+    tls.server_sends(&tls_record(23, &[0x43; 20]));
+    tls.close();
+    let (rec, _) = run_frames(&tls.frames, PipelineConfig::default());
+    assert_eq!(rec.opened()[0].transport, Transport::Tls);
+    assert!(rec.types().is_empty());
+}

@@ -10,7 +10,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use dissector::input::Timestamp;
 use pcap_parser::pcapng::Block;
@@ -90,6 +90,10 @@ impl<R: Read> Read for CountingReader<R> {
 /// data", and decompressors return short reads all the time.
 struct FullReader<R> {
     inner: R,
+    /// Set when the input ended in the middle of a compressed stream (a cut `.gz`): the
+    /// decoder's `UnexpectedEof` is turned into an end of input here and into
+    /// [`CaptureError::Truncated`] by the source.
+    cut: Option<Arc<AtomicBool>>,
 }
 
 impl<R: Read> Read for FullReader<R> {
@@ -100,6 +104,13 @@ impl<R: Read> Read for FullReader<R> {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::UnexpectedEof
+                        && let Some(cut) = &self.cut =>
+                {
+                    cut.store(true, Ordering::Relaxed);
+                    break;
+                }
                 Err(e) => {
                     if filled > 0 {
                         break;
@@ -125,6 +136,8 @@ pub struct FileSource {
     capacity: usize,
     file_read: Arc<AtomicU64>,
     total: Option<u64>,
+    /// The compressed input ended early (see `FullReader::cut`).
+    input_cut: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for FileSource {
@@ -166,17 +179,44 @@ impl FileSource {
             detail: e.to_string(),
         })?;
         // RFC 1952 §2.3.1: a gzip member starts with 1f 8b.
+        let input_cut = Arc::new(AtomicBool::new(false));
         let inner: Box<dyn Read + Send> = if head.starts_with(&[0x1f, 0x8b]) {
             Box::new(FullReader {
                 inner: BufReader::with_capacity(
                     64 * 1024,
                     flate2::bufread::MultiGzDecoder::new(buffered),
                 ),
+                cut: Some(Arc::clone(&input_cut)),
             })
         } else {
-            Box::new(FullReader { inner: buffered })
+            Box::new(FullReader {
+                inner: buffered,
+                cut: None,
+            })
         };
-        FileSource::from_stream(inner, what, file_read)
+        match FileSource::from_stream(inner, what, file_read) {
+            Ok(mut source) => {
+                source.input_cut = input_cut;
+                Ok(source)
+            }
+            // A gzip cut before four bytes decompress looks empty or unrecognisable (the magic
+            // is "aa bb cc dd", 11 characters, when complete): it is truncated.
+            Err(CaptureError::Empty { .. }) if input_cut.load(Ordering::Relaxed) => {
+                Err(CaptureError::Truncated {
+                    offset: 0,
+                    frames: 0,
+                })
+            }
+            Err(CaptureError::NotACapture { magic, .. })
+                if magic.len() < 11 && input_cut.load(Ordering::Relaxed) =>
+            {
+                Err(CaptureError::Truncated {
+                    offset: 0,
+                    frames: 0,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn from_stream(
@@ -217,6 +257,7 @@ impl FileSource {
         // Give the magic back to the parser.
         let chained: Box<dyn Read + Send> = Box::new(FullReader {
             inner: std::io::Cursor::new(magic[..n].to_vec()).chain(stream),
+            cut: None,
         });
         let header_error = |e: PcapError<&[u8]>| match e {
             PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
@@ -246,6 +287,7 @@ impl FileSource {
             capacity: INITIAL_BUFFER,
             file_read,
             total: None,
+            input_cut: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -313,6 +355,12 @@ impl FileSource {
             };
             match step {
                 Step::Continue => {}
+                Step::End if self.input_cut.load(Ordering::Relaxed) => {
+                    return Err(CaptureError::Truncated {
+                        offset: self.offset,
+                        frames: self.frames,
+                    });
+                }
                 Step::End => return Ok(None),
                 Step::Fail(e) => return Err(e),
                 // A record header claiming more than the file allows is corrupt, whether or not

@@ -70,6 +70,25 @@ fn gzip_is_detected_by_content_not_name() {
 }
 
 #[test]
+fn a_cut_gzip_capture_is_truncated_not_a_read_error_wherever_it_is_cut() {
+    let (conv, _) = session(Link::Ethernet, "10.0.0.2:40000", "10.0.0.1:1883");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&write_pcap(&conv.frames, false, false))
+        .expect("compress");
+    let bytes = gz.finish().expect("compress");
+    // Past the gzip header (10 bytes) and the pcap header's deflate output, up to just short
+    // of the 8-byte trailer: every cut is a truncation.
+    for cut in (40..bytes.len() - 8).step_by(7) {
+        let (_, result) = run_bytes(&bytes[..cut], PipelineConfig::default());
+        assert!(
+            matches!(result, Err(CaptureError::Truncated { .. })),
+            "cut at {cut} of {}: {result:?}",
+            bytes.len()
+        );
+    }
+}
+
+#[test]
 fn truncated_file_delivers_every_complete_record_then_says_where() {
     let (conv, _) = session(Link::Ethernet, "10.0.0.2:40000", "10.0.0.1:1883");
     let full = write_pcap(&conv.frames, false, false);

@@ -344,3 +344,29 @@ fn keyboard_sorting_and_time_formats_work_on_the_packet_list() {
     h.run_steps(3);
     h.get_by_label("Time (Delta)");
 }
+
+/// A file dropped on the window, as the windowing integration would hand it over.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn dropping_a_capture_on_the_window_opens_it_and_remembers_it() {
+    let mut h = crate::common::harness_with(None);
+    h.run_steps(2);
+    let path = sample(SAMPLE);
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path.clone())));
+    wait_loaded(&mut h);
+    assert_eq!(displayed(&h), PACKETS);
+    assert_eq!(h.state().state.recent.iter().next(), Some(path.as_path()));
+}

@@ -397,10 +397,34 @@ impl FileSource {
         }
     }
 
-    /// Whether the next record's header claims more than [`FileSource::record_limit`].
+    /// Whether the next record's header claims more than [`FileSource::record_limit`], or (an
+    /// pcapng Enhanced Packet Block) more captured bytes than its own block holds.
     fn claim_too_large(&self) -> bool {
         self.claimed_record_len()
             .is_some_and(|c| c > self.record_limit())
+            || self.epb_caplen_beyond_block()
+    }
+
+    /// pcapng §4.3: an EPB is 28 bytes of header fields, the packet data padded to 32 bits, and
+    /// the 4-byte trailing length; a captured length beyond that cannot be.
+    fn epb_caplen_beyond_block(&self) -> bool {
+        if !matches!(self.format, Format::PcapNg { .. }) {
+            return false;
+        }
+        let data = self.reader.data();
+        let word = |at: usize| -> Option<[u8; 4]> { data.get(at..at + 4)?.try_into().ok() };
+        let (Some(kind), Some(block_len), Some(caplen)) = (word(0), word(4), word(20)) else {
+            return false;
+        };
+        // The block type (6) tells the section's byte order.
+        let read = if u32::from_le_bytes(kind) == 6 {
+            u32::from_le_bytes
+        } else if u32::from_be_bytes(kind) == 6 {
+            u32::from_be_bytes
+        } else {
+            return false;
+        };
+        u64::from(read(caplen)) + 32 > u64::from(read(block_len))
     }
 
     /// The next record does not fit the buffer: a big record, or a corrupt length.

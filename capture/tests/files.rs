@@ -163,6 +163,34 @@ fn impossible_record_length_in_a_small_file_is_corrupt_not_truncated_in_either_b
 }
 
 #[test]
+fn pcapng_packet_block_claiming_more_than_it_holds_is_corrupt() {
+    let (conv, _) = session(Link::Ethernet, "10.0.0.2:40000", "10.0.0.1:1883");
+    let mut bytes = write_pcapng(&conv.frames);
+    // Walk the blocks to the third Enhanced Packet Block (type 6) and raise its caplen.
+    let (mut at, mut epbs) = (0usize, 0);
+    loop {
+        let kind = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4"));
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().expect("4")) as usize;
+        if kind == 6 {
+            epbs += 1;
+            if epbs == 3 {
+                break;
+            }
+        }
+        at += len;
+    }
+    let caplen = u32::from_le_bytes(bytes[at + 20..at + 24].try_into().expect("4"));
+    bytes[at + 20..at + 24].copy_from_slice(&(caplen + 1000).to_le_bytes());
+    let (_, result) = run_bytes(&bytes, PipelineConfig::default());
+    match result {
+        Err(CaptureError::Corrupt { offset, frames, .. }) => {
+            assert_eq!((offset, frames), (at as u64, 2));
+        }
+        other => panic!("expected corrupt, got {other:?}"),
+    }
+}
+
+#[test]
 fn text_file_is_not_a_capture() {
     let (_, result) = run_bytes(b"hello, this is not a capture\n", PipelineConfig::default());
     assert!(

@@ -226,6 +226,34 @@ mod tests {
         assert_eq!(judge([&http, &tls], [&[0], &[0]], false), Verdict::NotMqtt);
     }
 
+    proptest::proptest! {
+        /// Random bytes both ways, cut into random segments, are never taken for MQTT.
+        #[test]
+        fn random_conversations_are_not_mqtt(
+            a in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000),
+            b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3000),
+            cuts in proptest::collection::vec(1usize..400, 1..8),
+        ) {
+            let starts = |len: usize| -> Vec<usize> {
+                let mut at = 0;
+                let mut v = vec![0];
+                for c in &cuts {
+                    at += c;
+                    if at < len {
+                        v.push(at);
+                    }
+                }
+                v
+            };
+            let (sa, sb) = (starts(a.len()), starts(b.len()));
+            for final_call in [false, true] {
+                let verdict = judge([&a, &b], [&sa, &sb], final_call);
+                let is_mqtt = matches!(verdict, Verdict::Mqtt { .. });
+                proptest::prop_assert!(!is_mqtt, "judged MQTT: {:?}", verdict);
+            }
+        }
+    }
+
     #[test]
     fn a_later_segment_start_is_tried_when_the_capture_begins_mid_packet() {
         let mut a = vec![0x99, 0x42, 0x01];

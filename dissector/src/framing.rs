@@ -138,9 +138,18 @@ mod tests {
         assert_eq!(read_varint(&[0x7f]), Ok(Some((127, 1, false))));
         assert_eq!(read_varint(&[0x80, 0x01]), Ok(Some((128, 2, false))));
         assert_eq!(read_varint(&[0xff, 0x7f]), Ok(Some((16_383, 2, false))));
-        assert_eq!(read_varint(&[0x80, 0x80, 0x01]), Ok(Some((16_384, 3, false))));
-        assert_eq!(read_varint(&[0xff, 0xff, 0x7f]), Ok(Some((2_097_151, 3, false))));
-        assert_eq!(read_varint(&[0x80, 0x80, 0x80, 0x01]), Ok(Some((2_097_152, 4, false))));
+        assert_eq!(
+            read_varint(&[0x80, 0x80, 0x01]),
+            Ok(Some((16_384, 3, false)))
+        );
+        assert_eq!(
+            read_varint(&[0xff, 0xff, 0x7f]),
+            Ok(Some((2_097_151, 3, false)))
+        );
+        assert_eq!(
+            read_varint(&[0x80, 0x80, 0x80, 0x01]),
+            Ok(Some((2_097_152, 4, false)))
+        );
         assert_eq!(
             read_varint(&[0xff, 0xff, 0xff, 0x7f]),
             Ok(Some((MAX_REMAINING_LENGTH, 4, false)))
@@ -191,7 +200,16 @@ mod tests {
 
     #[test]
     fn varint_len_matches_encoding() {
-        for v in [0u32, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, MAX_REMAINING_LENGTH] {
+        for v in [
+            0u32,
+            127,
+            128,
+            16_383,
+            16_384,
+            2_097_151,
+            2_097_152,
+            MAX_REMAINING_LENGTH,
+        ] {
             let expected = match v {
                 0..=127 => 1,
                 128..=16_383 => 2,

@@ -8,7 +8,17 @@ use std::net::SocketAddr;
 
 /// A capture timestamp: nanoseconds since the Unix epoch.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 pub struct Timestamp(pub i64);
 
@@ -19,7 +29,10 @@ impl Timestamp {
     }
     /// From seconds and a sub-second part in nanoseconds.
     pub fn from_parts(secs: i64, nanos: u32) -> Timestamp {
-        Timestamp(secs.saturating_mul(1_000_000_000).saturating_add(i64::from(nanos)))
+        Timestamp(
+            secs.saturating_mul(1_000_000_000)
+                .saturating_add(i64::from(nanos)),
+        )
     }
     /// Nanoseconds from `earlier` to `self` (negative when `earlier` is later).
     pub fn nanos_since(self, earlier: Timestamp) -> i64 {

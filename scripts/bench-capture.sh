@@ -39,7 +39,9 @@ run_timed() { # label, command...
   local wall rss
   wall=$(grep "Elapsed (wall clock)" "$WORK/time.txt" | awk '{print $NF}' | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
   rss=$(grep "Maximum resident set size" "$WORK/time.txt" | awk '{print $NF}')
-  echo "$label wall_s=$wall peak_rss_kb=$rss"
+  # CPU time is what other jobs on a shared machine do not inflate.
+  cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%.2f", s }' "$WORK/time.txt")
+  echo "$label wall_s=$wall cpu_s=$cpu peak_rss_kb=$rss load=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 }
 
 echo "== file sizes: big $(size "$BIG") bytes, slice $(size "$SLICE") bytes"

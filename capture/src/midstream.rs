@@ -133,15 +133,21 @@ pub(crate) fn judge(bufs: [&[u8]; 2], starts: [&[usize]; 2], final_call: bool) -
         Verdict::NeedMore
     };
     let mut chains: [Vec<Seen>; 2] = [Vec::new(), Vec::new()];
+    let mut silent = false;
     for ((chain, buf), st) in chains.iter_mut().zip(bufs).zip(starts) {
         if buf.is_empty() {
-            return undecided;
+            silent = true;
+            continue;
         }
         match best_chain(buf, st) {
             Some(found) => *chain = found,
-            // Bytes that are not MQTT from any segment start: stop holding them.
+            // Bytes that are not MQTT from any segment start: stop holding them (even while
+            // the other direction is still silent).
             None => return Verdict::NotMqtt,
         }
+    }
+    if silent {
+        return undecided;
     }
     let [c0, c1] = &chains;
     if c0.len() < MIN_PACKETS || c1.len() < MIN_PACKETS {
@@ -224,6 +230,8 @@ mod tests {
         let http = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".to_vec();
         let tls = vec![0x17, 3, 3, 0, 4, 1, 2, 3, 4];
         assert_eq!(judge([&http, &tls], [&[0], &[0]], false), Verdict::NotMqtt);
+        // Also while the other direction has said nothing yet: nothing is held for it.
+        assert_eq!(judge([&[], &tls], [&[], &[0]], false), Verdict::NotMqtt);
     }
 
     proptest::proptest! {

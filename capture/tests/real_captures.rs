@@ -317,3 +317,40 @@ fn every_packet_has_the_frame_stream_and_type_tshark_gives_it() {
         assert_eq!(got, want, "{file}");
     }
 }
+
+/// samples/tls.pcap (port 35851 given as a TLS port, as the CLI's `--tls-port`): both
+/// connections start with a ClientHello, so the first-bytes decision keeps them TLS, with SNI
+/// and the two negotiated versions, and nothing is decoded as MQTT.
+#[test]
+fn tls_sample_stays_tls_when_the_first_bytes_decide() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/tls.pcap");
+    if !path.exists() {
+        return;
+    }
+    let config = PipelineConfig {
+        tls_ports: vec![8883, 35851],
+        ..PipelineConfig::default()
+    };
+    let rec = run(&path, config);
+    let opened = rec.opened();
+    assert_eq!(opened.len(), 2);
+    assert!(
+        opened
+            .iter()
+            .all(|o| o.transport == dissector::input::Transport::Tls)
+    );
+    assert!(rec.types().is_empty());
+    let mut finals: Vec<(u32, Option<u16>, Option<String>)> = Vec::new();
+    for e in &rec.events {
+        if let Rec::Tls(t) = e {
+            finals.retain(|f| f.0 != t.stream);
+            finals.push((t.stream, t.version, t.sni.clone()));
+        }
+    }
+    finals.sort();
+    let sni = Some("mqscope.test".to_string());
+    assert_eq!(
+        finals,
+        vec![(0, Some(0x0304), sni.clone()), (1, Some(0x0303), sni)]
+    );
+}

@@ -766,10 +766,17 @@ pub struct Trace {
     /// almost always, so this is a cheap binary search).
     #[serde(skip)]
     by_stream: Vec<(u32, u32)>,
-    /// Anomaly indexes per packet index (sparse), for `anomalies_of_packet`.
+    /// First anomaly index per packet index (sparse), for `anomalies_of_packet`; the others of
+    /// the same packet follow through `anomaly_next` (no allocation per anomalous packet).
     #[serde(skip)]
-    anomalies_by_packet: rustc_hash::FxHashMap<u64, Vec<u32>>,
+    anomalies_by_packet: rustc_hash::FxHashMap<u64, u32>,
+    /// Per anomaly: the next anomaly of the same packet, or `NO_NEXT_ANOMALY`.
+    #[serde(skip)]
+    anomaly_next: Vec<u32>,
 }
+
+/// End of a packet's chain in `Trace::anomaly_next`.
+const NO_NEXT_ANOMALY: u32 = u32::MAX;
 
 impl Trace {
     /// An empty trace.
@@ -825,11 +832,17 @@ impl Trace {
 
     /// The anomalies that point at a packet.
     pub fn anomalies_of_packet(&self, idx: u64) -> impl Iterator<Item = &Anomaly> + '_ {
-        self.anomalies_by_packet
-            .get(&idx)
-            .into_iter()
-            .flatten()
-            .filter_map(|&a| self.anomalies.get(a as usize))
+        let mut at = self.anomalies_by_packet.get(&idx).copied();
+        std::iter::from_fn(move || {
+            let i = at?;
+            at = self
+                .anomaly_next
+                .get(i as usize)
+                .copied()
+                .filter(|&n| n != NO_NEXT_ANOMALY);
+            Some(i)
+        })
+        .filter_map(|a| self.anomalies.get(a as usize))
     }
 
     /// The retained packet records of a connection, with their packet indexes.
@@ -897,11 +910,10 @@ impl Trace {
     /// Adds an anomaly, marks its packet and counts it on its connection; returns its index.
     pub fn push_anomaly(&mut self, anomaly: Anomaly) -> usize {
         let idx = self.anomalies.len();
+        // One slot per anomaly, aligned with `anomalies` even if a caller pushed to it directly.
+        self.anomaly_next.resize(idx + 1, NO_NEXT_ANOMALY);
         if let Some(p) = anomaly.packet {
-            self.anomalies_by_packet
-                .entry(p)
-                .or_default()
-                .push(idx as u32);
+            self.link_anomaly(p, idx as u32);
             if let Some(rec) = self.packet_mut(p) {
                 rec.marks.set(PacketMarks::HAS_ANOMALIES);
             }
@@ -927,12 +939,35 @@ impl Trace {
         self.by_stream.sort_unstable();
         self.by_stream.dedup_by_key(|e| e.0);
         self.anomalies_by_packet.clear();
-        for (i, a) in self.anomalies.iter().enumerate() {
-            if let Some(p) = a.packet {
-                self.anomalies_by_packet
-                    .entry(p)
-                    .or_default()
-                    .push(i as u32);
+        self.anomaly_next.clear();
+        let packets: Vec<Option<u64>> = self.anomalies.iter().map(|a| a.packet).collect();
+        self.anomaly_next.resize(packets.len(), NO_NEXT_ANOMALY);
+        for (i, p) in packets.into_iter().enumerate() {
+            if let Some(p) = p {
+                self.link_anomaly(p, i as u32);
+            }
+        }
+    }
+
+    /// Appends anomaly `idx` (whose `anomaly_next` slot exists) to the chain of packet `p`,
+    /// keeping the packet's anomalies in push order.
+    fn link_anomaly(&mut self, p: u64, idx: u32) {
+        match self.anomalies_by_packet.entry(p) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(idx);
+            }
+            std::collections::hash_map::Entry::Occupied(e) => {
+                // Chains are a packet's few anomalies: walking to the end is short.
+                let mut at = *e.get();
+                while let Some(&next) = self.anomaly_next.get(at as usize) {
+                    if next == NO_NEXT_ANOMALY {
+                        break;
+                    }
+                    at = next;
+                }
+                if let Some(slot) = self.anomaly_next.get_mut(at as usize) {
+                    *slot = idx;
+                }
             }
         }
     }
@@ -957,6 +992,44 @@ pub struct ModelDocExamples;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn finding(packet: Option<u64>, message: &str) -> Anomaly {
+        Anomaly {
+            code: AnomalyCode::Malformed,
+            severity: AnomalyCode::Malformed.severity(),
+            conn: None,
+            dir: None,
+            packet,
+            frame: 0,
+            ts: Timestamp(0),
+            offset: None,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn anomalies_of_a_packet_come_back_in_push_order_and_survive_a_rebuild() {
+        let mut trace = Trace::default();
+        // Interleaved packets, a finding without a packet, and one pushed behind the
+        // trace's back (its index slot must still line up).
+        trace.push_anomaly(finding(Some(3), "a"));
+        trace.push_anomaly(finding(Some(5), "b"));
+        trace.push_anomaly(finding(None, "c"));
+        trace.anomalies.push(finding(Some(9), "d"));
+        trace.push_anomaly(finding(Some(3), "e"));
+        trace.push_anomaly(finding(Some(3), "f"));
+        let of = |t: &Trace, p| {
+            t.anomalies_of_packet(p)
+                .map(|a| a.message.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(of(&trace, 3), ["a", "e", "f"]);
+        assert_eq!(of(&trace, 5), ["b"]);
+        assert!(of(&trace, 4).is_empty());
+        trace.rebuild_indexes();
+        assert_eq!(of(&trace, 3), ["a", "e", "f"]);
+        assert_eq!(of(&trace, 9), ["d"]);
+    }
 
     #[test]
     fn topic_filters_match_as_the_spec_says() {

@@ -22,4 +22,4 @@ pub mod rows;
 pub mod tshark;
 
 pub use captures::{Capture, Expected, PublicCapture, Sample};
-pub use rows::{Mismatch, PacketRow, compare};
+pub use rows::{Mismatch, PacketRow, assert_no_mismatch, compare};

@@ -220,6 +220,18 @@ pub fn compare(ours: &[PacketRow], reference: &[PacketRow], skip: &[u64]) -> Vec
     out
 }
 
+/// Fails the calling test with every mismatch listed, one per line, headed by `what`.
+#[track_caller]
+pub fn assert_no_mismatch(what: &str, found: &[Mismatch]) {
+    let listed: Vec<String> = found.iter().map(|m| m.to_string()).collect();
+    assert!(
+        found.is_empty(),
+        "{what}: {} mismatch(es)\n{}",
+        found.len(),
+        listed.join("\n")
+    );
+}
+
 /// Packet counts per (stream, to_broker, type name), for checks against a sample's ground truth.
 pub fn counts(rows: &[PacketRow]) -> BTreeMap<(u32, bool), BTreeMap<String, u32>> {
     let mut out: BTreeMap<(u32, bool), BTreeMap<String, u32>> = BTreeMap::new();

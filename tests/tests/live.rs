@@ -15,7 +15,7 @@ use capture::{CaptureError, LiveOptions, LiveSource, Pipeline};
 use mqscope_tests::captures::{self, Capture};
 use mqscope_tests::ours::{self, RowCollector};
 use mqscope_tests::rows;
-use mqscope_tests::{Mismatch, compare, tshark};
+use mqscope_tests::{assert_no_mismatch, compare, tshark};
 
 /// A child process killed and reaped when the test ends, however it ends.
 struct Reaped(Child);
@@ -70,16 +70,6 @@ fn run(program: &str, args: &[&str]) {
         .status()
         .unwrap_or_else(|e| panic!("{program}: {e}"));
     assert!(status.success(), "{program} {args:?}: {status}");
-}
-
-fn assert_no_mismatch(what: &str, found: &[Mismatch]) {
-    let listed: Vec<String> = found.iter().map(|m| m.to_string()).collect();
-    assert!(
-        found.is_empty(),
-        "{what}: {} mismatch(es)\n{}",
-        found.len(),
-        listed.join("\n")
-    );
 }
 
 /// Plays the mqtt311-session scenario (as samples/record.sh does) against the broker on `port`.

@@ -6,17 +6,7 @@ use std::collections::BTreeSet;
 
 use capture::PipelineConfig;
 use mqscope_tests::captures::{self, Capture};
-use mqscope_tests::{Mismatch, PacketRow, compare, oracle, ours, tshark};
-
-fn assert_no_mismatch(what: &str, found: &[Mismatch]) {
-    let listed: Vec<String> = found.iter().map(|m| m.to_string()).collect();
-    assert!(
-        found.is_empty(),
-        "{what}: {} mismatch(es)\n{}",
-        found.len(),
-        listed.join("\n")
-    );
-}
+use mqscope_tests::{PacketRow, assert_no_mismatch, compare, oracle, ours, tshark};
 
 /// Given the capture's MQTT port, the pipeline's packets equal tshark's (except at the frames
 /// tshark is known to get wrong, and everywhere on WebSocket, where tshark sees nothing) and

@@ -6,17 +6,7 @@
 //! the port-17501 sessions of ndpi/coap_mqtt.pcap (tshark with decode-as; ours from the port).
 
 use mqscope_tests::captures;
-use mqscope_tests::{compare, oracle, ours, tshark};
-
-fn assert_no_mismatch(what: &str, found: &[mqscope_tests::Mismatch]) {
-    let listed: Vec<String> = found.iter().map(|m| m.to_string()).collect();
-    assert!(
-        found.is_empty(),
-        "{what}: {} mismatch(es)\n{}",
-        found.len(),
-        listed.join("\n")
-    );
-}
+use mqscope_tests::{assert_no_mismatch, compare, oracle, ours, tshark};
 
 /// Compares our codec with tshark on one public capture; `tshark_packets` is the number of MQTT
 /// packets tshark finds (INDEX.md of the public folder), so an empty comparison cannot pass;

@@ -6,18 +6,7 @@ use std::collections::BTreeMap;
 
 use mqscope_tests::captures::{self, Sample};
 use mqscope_tests::rows::{self, PacketRow};
-use mqscope_tests::{compare, oracle, ours, tshark};
-
-/// Fails with every mismatch listed, one per line.
-fn assert_no_mismatch(what: &str, found: &[mqscope_tests::Mismatch]) {
-    let listed: Vec<String> = found.iter().map(|m| m.to_string()).collect();
-    assert!(
-        found.is_empty(),
-        "{what}: {} mismatch(es)\n{}",
-        found.len(),
-        listed.join("\n")
-    );
-}
+use mqscope_tests::{assert_no_mismatch, compare, oracle, ours, tshark};
 
 /// The ground truth's per-stream, per-direction counts, keyed like [`rows::counts`].
 fn expected_counts(sample: &Sample) -> BTreeMap<(u32, bool), BTreeMap<String, u32>> {

@@ -6,6 +6,27 @@
 //! captures are outside the repository: their tests skip with a message when the folder is
 //! absent.
 
+/// Expands `$suite! { module => "sample-name", … }` over every recorded sample tshark can see
+/// (all but `tls`), so each per-sample suite (samples, pipeline, model) covers the same list and
+/// a new sample is added in one place.
+macro_rules! for_each_visible_sample {
+    ($suite:ident) => {
+        $suite! {
+            mqtt311_session => "mqtt311-session",
+            mqtt5_session => "mqtt5-session",
+            mqtt31_session => "mqtt31-session",
+            will_fired => "will-fired",
+            qos2_interrupted => "qos2-interrupted",
+            qos1_never_acked => "qos1-never-acked",
+            qos1_redelivered => "qos1-redelivered",
+            persistent_session => "persistent-session",
+            keepalive_lapse => "keepalive-lapse",
+            websocket => "websocket",
+            split_header => "split-header",
+        }
+    };
+}
+
 mod live;
 mod model;
 mod pipeline;

@@ -77,19 +77,7 @@ macro_rules! sample_tests {
     )*};
 }
 
-sample_tests! {
-    mqtt311_session => "mqtt311-session",
-    mqtt5_session => "mqtt5-session",
-    mqtt31_session => "mqtt31-session",
-    will_fired => "will-fired",
-    qos2_interrupted => "qos2-interrupted",
-    qos1_never_acked => "qos1-never-acked",
-    qos1_redelivered => "qos1-redelivered",
-    persistent_session => "persistent-session",
-    keepalive_lapse => "keepalive-lapse",
-    websocket => "websocket",
-    split_header => "split-header",
-}
+for_each_visible_sample!(sample_tests);
 
 /// Every public capture: pipeline vs tshark and vs the stream truth.
 #[test]

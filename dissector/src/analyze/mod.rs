@@ -527,8 +527,16 @@ impl Analyzer {
 
     fn on_issue(&mut self, i: TransportIssue) {
         let code = match i.kind {
-            // The truncated packet itself arrives with `truncated` and is reported there.
-            TransportIssueKind::PayloadOverLimit => return,
+            // The truncated packet itself arrives with `truncated` and is reported there; remember
+            // that its truncation is the limit's doing, not a lost segment's.
+            TransportIssueKind::PayloadOverLimit => {
+                if let (Some(s), Some(d)) = (i.stream, i.dir)
+                    && let Some(st) = self.conns.get_mut(&s)
+                {
+                    st.over_limit_announced[dir_index(d)] = true;
+                }
+                return;
+            }
             TransportIssueKind::NotMqtt => {
                 if let (Some(s), Some(d)) = (i.stream, i.dir)
                     && let Some(st) = self.conns.get_mut(&s)
@@ -1055,7 +1063,14 @@ impl Analyzer {
                 return;
             }
         }
-        if p.truncated {
+        // A packet is also delivered truncated when a lost segment ends inside it; that is the
+        // TCP gap's finding (already reported), not the payload limit's.
+        let over_limit = p.truncated
+            && self
+                .conns
+                .get_mut(&stream)
+                .is_some_and(|st| std::mem::take(&mut st.over_limit_announced[dir_index(p.dir)]));
+        if over_limit {
             self.packet_anomaly(
                 stream,
                 AnomalyCode::PayloadOverLimit,

@@ -99,6 +99,9 @@ pub(crate) struct ConnState {
     pub after_gap: [bool; 2],
     /// Non-MQTT bytes already reported since the last good packet, per direction.
     pub not_mqtt_reported: [bool; 2],
+    /// The capture layer announced that the next packet of this direction is over its payload
+    /// limit (so a truncated packet is over the limit, not cut by a lost segment).
+    pub over_limit_announced: [bool; 2],
     /// Reported once per connection.
     pub broker_early_reported: bool,
     /// Reported once per connection.
@@ -154,6 +157,7 @@ impl ConnState {
             decode_failures: [None; 2],
             after_gap: [false; 2],
             not_mqtt_reported: [false; 2],
+            over_limit_announced: [false; 2],
             broker_early_reported: false,
             client_early_reported: false,
             mid_stream_reported: false,

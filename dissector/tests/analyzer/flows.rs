@@ -772,3 +772,27 @@ fn streaming_memory_does_not_grow_with_finished_flows() {
     assert!(t.anomalies.is_empty(), "{:#?}", t.anomalies);
     assert_eq!(t.strings.len(), 2, "client id and topic");
 }
+
+/// Regression (robustness sweep): a 1 KB PUBLISH whose middle segment was lost reached the
+/// analyzer truncated and was reported as over the 16 MB payload limit.
+#[test]
+fn packet_cut_by_a_lost_segment_is_not_over_the_payload_limit() {
+    let mut s = v3();
+    s.gap(Direction::ToBroker, 400, 0).cut_by_gap(
+        Direction::ToBroker,
+        publish(1, false, false, b"big", Some(3), &[7u8; 1000]),
+        300,
+    );
+    let t = s.run();
+    assert_eq!(count(&t, AnomalyCode::PayloadOverLimit), 0);
+    assert_eq!(count(&t, AnomalyCode::TcpGap), 1);
+
+    // The same packet announced by the capture layer as over its limit is reported as such.
+    let mut s = v3();
+    s.truncated(
+        Direction::ToBroker,
+        publish(1, false, false, b"big", Some(3), &[7u8; 1000]),
+        300,
+    );
+    assert_eq!(count(&s.run(), AnomalyCode::PayloadOverLimit), 1);
+}

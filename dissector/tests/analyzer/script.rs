@@ -115,6 +115,21 @@ impl Script {
 
     /// A truncated packet: only `keep` bytes of `bytes` were kept.
     pub fn truncated(&mut self, dir: Direction, bytes: Vec<u8>, keep: usize) -> &mut Script {
+        // As the capture layer does: the over-limit issue comes first, when skipping starts.
+        self.frame += 1;
+        self.events.push(Ev::Issue(TransportIssue {
+            stream: Some(0),
+            dir: Some(dir),
+            ts: Timestamp(self.now),
+            frame: self.frame,
+            kind: TransportIssueKind::PayloadOverLimit,
+            detail: format!("packet of {} bytes is over the payload limit", bytes.len()),
+        }));
+        self.cut_by_gap(dir, bytes, keep)
+    }
+
+    /// A packet whose middle was lost: delivered truncated without an over-limit announcement.
+    pub fn cut_by_gap(&mut self, dir: Direction, bytes: Vec<u8>, keep: usize) -> &mut Script {
         self.now += MS;
         self.frame += 1;
         let packet_len = bytes.len() as u64;

@@ -257,6 +257,17 @@ impl Diagram {
     }
 }
 
+/// Cuts `s` to at most `max` characters, ending in `…` when cut: labels that fit a renderer's
+/// column or box width.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Diagram, Item, Mark, Side};
+use super::{Diagram, Item, Mark, Side, clip};
 
 /// Left edge of the client lifeline.
 const CLIENT_X: f64 = 150.0;
@@ -175,15 +175,6 @@ fn colour(mark: Mark) -> &'static str {
         Mark::Warning => "#e65100",
         Mark::Error => "#c62828",
     }
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 /// Escapes text for XML character data and attribute values; drops characters XML 1.0 forbids.

@@ -11,7 +11,7 @@
 
 use std::fmt::Write as _;
 
-use super::{Diagram, Item, Mark};
+use super::{Diagram, Item, Mark, clip};
 
 /// Renders `diagram` with arrows `width` characters long (at least 20).
 pub fn render(diagram: &Diagram, width: usize) -> String {
@@ -137,16 +137,6 @@ fn marker(mark: Mark) -> &'static str {
         Mark::Warning => "⚠",
         Mark::Error => "✖",
     }
-}
-
-/// Cuts `s` to at most `max` characters, ending in `…` when cut.
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use dissector::model::{AnomalyCode, Trace, TxKind, TxState};
+use dissector::model::{AnomalyCode, Trace, TxKind, TxState, topic_matches};
 use serde::Deserialize;
 
 use crate::error::CliError;
@@ -146,25 +146,6 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
 }
 
-/// MQTT topic-filter matching (MQTT 5.0 §4.7): `+` one level, `#` the rest (also the parent);
-/// topics starting with `$` are not matched by a leading wildcard.
-pub fn topic_matches(filter: &str, topic: &str) -> bool {
-    if topic.starts_with('$') && (filter.starts_with('+') || filter.starts_with('#')) {
-        return false;
-    }
-    let mut f = filter.split('/');
-    let mut t = topic.split('/');
-    loop {
-        match (f.next(), t.next()) {
-            (Some("#"), _) => return true,
-            (Some("+"), Some(_)) => {}
-            (Some(a), Some(b)) if a == b => {}
-            (None, None) => return true,
-            _ => return false,
-        }
-    }
-}
-
 /// Evaluates the measured rules (latency, overhead, required ids and topics) on a trace.
 pub fn evaluate(rules: &Rules, trace: &Trace) -> Vec<RuleResult> {
     let mut results = Vec::new();
@@ -284,16 +265,5 @@ mod tests {
         assert_eq!(percentile(&v, 99.0), Some(10.0));
         assert_eq!(percentile(&v, 0.0), Some(1.0));
         assert_eq!(percentile(&[], 50.0), None);
-    }
-
-    #[test]
-    fn topic_filters_match_like_a_broker() {
-        assert!(topic_matches("home/+/temp", "home/kitchen/temp"));
-        assert!(!topic_matches("home/+/temp", "home/kitchen/hum"));
-        assert!(topic_matches("home/#", "home"));
-        assert!(topic_matches("home/#", "home/a/b"));
-        assert!(!topic_matches("#", "$SYS/broker"));
-        assert!(topic_matches("$SYS/#", "$SYS/broker"));
-        assert!(!topic_matches("a/b", "a/b/c"));
     }
 }

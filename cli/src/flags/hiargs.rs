@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use dissector::export::Table;
 use dissector::filter::Filter;
 
 use super::lowargs::{self, ExportFormat, FailOn, Format, LowArgs, PayloadMode, StatsBy};
@@ -148,16 +149,6 @@ pub struct Config {
     /// The command.
     pub run: Run,
 }
-
-/// The export tables, in the order `-o DIR/` writes them.
-pub const TABLES: [&str; 6] = [
-    "packets",
-    "connections",
-    "transactions",
-    "anomalies",
-    "deliveries",
-    "topics",
-];
 
 fn format_for(cmd: &str, given: Option<Format>, allowed: &[Format]) -> Result<Format, CliError> {
     let format = given.unwrap_or(Format::Text);
@@ -349,17 +340,17 @@ impl TryFrom<LowArgs> for Config {
                     export_format_of(&a.output, a.as_format)?
                 };
                 let tables = match a.table {
-                    Some(t) => {
-                        let t = t.to_ascii_lowercase();
-                        if !TABLES.contains(&t.as_str()) {
+                    Some(t) => match Table::from_name(&t) {
+                        Some(table) => vec![table.name().to_string()],
+                        None => {
                             return Err(CliError::usage(format!(
-                                "unknown table {t:?}; tables: {}",
-                                TABLES.join(", ")
+                                "unknown table {:?}; tables: {}",
+                                t.to_ascii_lowercase(),
+                                Table::ALL.map(Table::name).join(", ")
                             )));
                         }
-                        vec![t]
-                    }
-                    None if to_dir => TABLES.iter().map(|t| t.to_string()).collect(),
+                    },
+                    None if to_dir => Table::ALL.iter().map(|t| t.name().to_string()).collect(),
                     None => vec!["packets".to_string()],
                 };
                 Run::Export {
@@ -489,7 +480,7 @@ mod tests {
                 ..
             }) => {
                 assert_eq!(format, ExportFormat::Parquet);
-                assert_eq!(tables.len(), TABLES.len());
+                assert_eq!(tables.len(), Table::ALL.len());
                 assert!(to_dir);
             }
             other => panic!("{other:?}"),

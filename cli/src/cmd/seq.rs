@@ -137,21 +137,8 @@ pub fn run(
 /// Writes a file through a temporary file in the same directory and a rename, so a reader never
 /// sees half a diagram.
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.mqscope-tmp"));
-    let result = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        CliError::Output {
-            what: path.display().to_string(),
-            source: e,
-        }
+    dissector::export::write_file_atomically(path, bytes).map_err(|source| CliError::Output {
+        what: path.display().to_string(),
+        source,
     })
 }

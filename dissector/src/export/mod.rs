@@ -438,24 +438,38 @@ mod erased {
     }
 }
 
-/// Writes through `write` into a temporary file next to `path`, then renames it to `path`. On
-/// any error the temporary file is removed and `path` is left as it was.
+/// Writes `bytes` to `path` through a temporary file next to it and a rename, as every export
+/// does, so that a reader never sees half a file; for outputs that are not tables (diagrams).
+/// On any error the temporary file is removed and `path` is left as it was.
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    replace_atomically(path, |out| out.write_all(bytes))
+}
+
+/// [`replace_atomically`], its error naming `path`.
 fn write_atomically<T>(
     path: &Path,
     write: impl FnOnce(&mut BufWriter<&File>) -> std::io::Result<T>,
 ) -> Result<T, ExportError> {
-    let io_error = |source| ExportError::Io {
+    replace_atomically(path, write).map_err(|source| ExportError::Io {
         path: path.to_path_buf(),
         source,
-    };
+    })
+}
+
+/// Writes through `write` into a temporary file next to `path`, then renames it to `path`. On
+/// any error the temporary file is removed and `path` is left as it was.
+fn replace_atomically<T>(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<&File>) -> std::io::Result<T>,
+) -> std::io::Result<T> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
     let name = path
         .file_name()
-        .ok_or_else(|| io_error(std::io::Error::other("not a file name")))?;
-    let (file, temp) = create_temp(&dir, name).map_err(io_error)?;
+        .ok_or_else(|| std::io::Error::other("not a file name"))?;
+    let (file, temp) = create_temp(&dir, name)?;
     let result = (|| {
         let mut out = BufWriter::new(&file);
         let value = write(&mut out)?;
@@ -468,7 +482,7 @@ fn write_atomically<T>(
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
-    result.map_err(io_error)
+    result
 }
 
 /// A new file `.<name>.<pid>.<n>.tmp` in `dir` (never an existing one).

@@ -361,6 +361,19 @@ fn the_extension_chooses_the_format_and_unknown_ones_are_refused() {
 }
 
 #[test]
+fn a_whole_file_replaces_the_old_one_and_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flows.svg");
+    std::fs::write(&path, "old").unwrap();
+    write_file_atomically(&path, b"<svg/>").unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "<svg/>");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    let missing = dir.path().join("no-such-dir").join("x.svg");
+    assert!(write_file_atomically(&missing, b"x").is_err());
+    assert!(write_file_atomically(dir.path(), b"x").is_err());
+}
+
+#[test]
 fn a_failed_write_leaves_the_old_file_and_no_temporary_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("packets.csv");

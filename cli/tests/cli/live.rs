@@ -111,6 +111,18 @@ fn capture_permitted() -> Result<(), String> {
     Ok(())
 }
 
+/// `mqscope live` on `lo`, capturing and decoding only the broker's `port`, its output piped;
+/// each test adds its own flags.
+fn live_on_lo(port: &str) -> Command {
+    let mut command = mqscope_std();
+    command
+        .args(["live", "-i", "lo", "-f", &format!("tcp port {port}")])
+        .args(["--mqtt-port", port])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
 #[test]
 fn live_capture_on_lo_prints_packets_writes_a_copy_and_stops_on_sigint() {
     if let Err(why) = capture_permitted() {
@@ -123,22 +135,10 @@ fn live_capture_on_lo_prints_packets_writes_a_copy_and_stops_on_sigint() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let copy = dir.path().join("live.pcap");
     let port = broker.port.to_string();
-    let mut child = mqscope_std()
-        .args([
-            "live",
-            "-i",
-            "lo",
-            "-f",
-            &format!("tcp port {port}"),
-            "--mqtt-port",
-            &port,
-            "-T",
-            "jsonl",
-        ])
+    let mut child = live_on_lo(&port)
+        .args(["-T", "jsonl"])
         .arg("-w")
         .arg(&copy)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     let lines = line_channel(&mut child);
@@ -210,22 +210,8 @@ fn live_stops_after_the_duration_and_count() {
         panic!("mosquitto did not start")
     };
     let port = broker.port.to_string();
-    let mut child = mqscope_std()
-        .args([
-            "live",
-            "-i",
-            "lo",
-            "-f",
-            &format!("tcp port {port}"),
-            "--mqtt-port",
-            &port,
-            "-c",
-            "2",
-            "-a",
-            "duration:30",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+    let mut child = live_on_lo(&port)
+        .args(["-c", "2", "-a", "duration:30"])
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     let lines = line_channel(&mut child);

@@ -105,6 +105,8 @@ pub struct RunOutcome {
     pub summary: CaptureSummary,
     /// The error that cut the capture short, after everything before it was processed.
     pub error: Option<CliError>,
+    /// True when a file could not be opened or is not a capture: nothing of it was read.
+    pub open_failed: bool,
 }
 
 /// Runs one capture through a fresh pipeline into `sink`, until its end or until `stop` is set
@@ -124,6 +126,7 @@ pub fn run_capture(
                     return RunOutcome {
                         summary: CaptureSummary::default(),
                         error: Some(capture_error(path, e)),
+                        open_failed: true,
                     };
                 }
             };
@@ -149,7 +152,11 @@ pub fn run_capture(
             }
             bar.finish_and_clear();
             let summary = pipeline.finish(sink);
-            RunOutcome { summary, error }
+            RunOutcome {
+                summary,
+                error,
+                open_failed: false,
+            }
         }
         CaptureSource::Merged(paths) => run_merged(&mut pipeline, paths, sink, stop),
     }
@@ -193,10 +200,12 @@ fn run_merged(
 ) -> RunOutcome {
     let mut readers: Vec<(usize, FileSource)> = Vec::new();
     let mut error = None;
+    let mut open_failed = false;
     for (i, path) in paths.iter().enumerate() {
         match FileSource::open(path) {
             Ok(f) => readers.push((i, f)),
             Err(e) => {
+                open_failed = true;
                 error.get_or_insert(capture_error(path, e));
             }
         }
@@ -244,7 +253,11 @@ fn run_merged(
         next[k] = pull(reader, &paths[*i], &mut error);
     }
     let summary = pipeline.finish(sink);
-    RunOutcome { summary, error }
+    RunOutcome {
+        summary,
+        error,
+        open_failed,
+    }
 }
 
 /// A capture analysed into a whole trace.
@@ -258,6 +271,8 @@ pub struct Analysed {
     pub summary: CaptureSummary,
     /// The error that cut it short, if any (the trace holds everything before it).
     pub error: Option<CliError>,
+    /// True when a file could not be opened or is not a capture (see [`RunOutcome`]).
+    pub open_failed: bool,
 }
 
 /// Runs a capture through the analyzer and returns the whole trace.
@@ -276,6 +291,7 @@ pub fn analyse(source: &CaptureSource, common: &Common, config: AnalyzerConfig) 
         trace,
         summary: outcome.summary,
         error: outcome.error,
+        open_failed: outcome.open_failed,
     }
 }
 
@@ -288,6 +304,17 @@ pub fn capture_info(source: &CaptureSource, summary: &CaptureSummary) -> Capture
         first_ts: summary.first_ts,
         last_ts: summary.last_ts,
     }
+}
+
+/// The input errors of captures that could not be opened at all, when there is one: views
+/// built from the whole run (`flows`, `stats`, `export`) print nothing then, since a table of
+/// zeros for a missing file reads as "no traffic". Truncated or corrupt captures are not
+/// included: what came before the damage is worth showing.
+pub fn open_errors(analysed: &mut [Analysed]) -> Option<Vec<CliError>> {
+    if !analysed.iter().any(|a| a.open_failed) {
+        return None;
+    }
+    Some(analysed.iter_mut().filter_map(|a| a.error.take()).collect())
 }
 
 /// Analyses every capture of an input selection, in order.

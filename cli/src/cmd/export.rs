@@ -45,7 +45,10 @@ pub fn run(
         show_passwords: common.show_passwords,
         ..AnalyzerConfig::default()
     };
-    let analysed = input::analyse_all(input, common, &config);
+    let mut analysed = input::analyse_all(input, common, &config);
+    if let Some(errors) = input::open_errors(&mut analysed) {
+        return finish_with_errors(errors);
+    }
     let filter = (!input.filter.is_all()).then_some(&input.filter);
     let write_error = |e: export::ExportError| CliError::Output {
         what: "export".into(),

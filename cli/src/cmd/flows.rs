@@ -138,7 +138,10 @@ pub fn run(common: &Common, input: &Input, format: Format) -> Result<u8, CliErro
         show_passwords: common.show_passwords,
         ..AnalyzerConfig::default()
     };
-    let analysed = input::analyse_all(input, common, &config);
+    let mut analysed = input::analyse_all(input, common, &config);
+    if let Some(errors) = input::open_errors(&mut analysed) {
+        return finish_with_errors(errors);
+    }
     let rows: Vec<FlowJson> = analysed
         .iter()
         .flat_map(|a| flows(a, &input.filter))

@@ -76,21 +76,36 @@ pub fn run(
         show_passwords: common.show_passwords,
         ..AnalyzerConfig::default()
     };
-    let analysed = input::analyse_all(input, common, &config);
+    let mut analysed = input::analyse_all(input, common, &config);
+    if let Some(errors) = input::open_errors(&mut analysed) {
+        return finish_with_errors(errors);
+    }
     let mut all: Vec<Diagram> = analysed
         .iter()
         .flat_map(|a| diagrams(a, input, stream, client))
         .collect();
     if all.is_empty() {
-        let errors: Vec<CliError> = analysed.into_iter().filter_map(|a| a.error).collect();
+        let errors: Vec<CliError> = analysed.iter_mut().filter_map(|a| a.error.take()).collect();
         if !errors.is_empty() {
             return finish_with_errors(errors);
         }
-        return Err(CliError::usage(match (stream, client) {
-            (Some(s), _) => format!("no MQTT connection with tcp.stream {s} in the capture"),
-            (_, Some(c)) => format!("no MQTT connection of client id {c:?} in the capture"),
-            _ => "no MQTT connection in the capture".to_string(),
-        }));
+        // Name the capture(s) searched, as every input error does.
+        let searched = analysed
+            .iter()
+            .map(|a| a.label.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(CliError::input(
+            Path::new(&searched),
+            match (stream, client) {
+                (Some(s), _) => format!("no MQTT connection with tcp.stream {s} in the capture"),
+                (_, Some(c)) => format!(
+                    "no MQTT connection of client id \"{}\" in the capture",
+                    crate::term::escape(c)
+                ),
+                _ => "no MQTT connection in the capture".to_string(),
+            },
+        ));
     }
     if matches!(format, Format::Mermaid | Format::Svg) && all.len() > 1 {
         // Mermaid and SVG documents hold one diagram: draw every connection on one, in order.

@@ -339,6 +339,9 @@ pub fn run(common: &Common, input: &Input, format: Format, by: StatsBy) -> Resul
         ..AnalyzerConfig::default()
     };
     let mut analysed = input::analyse_all(input, common, &config);
+    if let Some(errors) = input::open_errors(&mut analysed) {
+        return finish_with_errors(errors);
+    }
     if !input.filter.is_all() {
         // Statistics of the packets the filter keeps.
         for a in &mut analysed {

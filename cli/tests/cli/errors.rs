@@ -288,3 +288,61 @@ fn progress_bar_only_on_a_terminal_and_only_for_big_files() {
         .unwrap_or_default();
     assert!(!quiet.contains("MiB"), "{quiet}");
 }
+
+#[test]
+fn a_missing_file_prints_nothing_on_stdout_for_every_whole_capture_view() {
+    for args in [
+        &["flows"][..],
+        &["flows", "-T", "json"][..],
+        &["stats"][..],
+        &["stats", "-T", "json"][..],
+        &["seq"][..],
+    ] {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["-r", "no/such/file.pcap"]);
+        let (code, out, err) = run(&all);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert_eq!(out, "", "{args:?}");
+        assert_eq!(
+            err.trim(),
+            "mqscope: no/such/file.pcap: no such file",
+            "{args:?}"
+        );
+    }
+    // One missing file among several: still nothing on stdout, the missing one is named.
+    let (code, out, err) = run(&[
+        "stats",
+        "-r",
+        "samples/mqtt311-session.pcap",
+        "no/such/file.pcap",
+    ]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert!(err.contains("no/such/file.pcap: no such file"), "{err}");
+}
+
+#[test]
+fn export_of_a_missing_file_writes_no_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let target = dir.path().join("packets.csv");
+    let target_s = target.to_string_lossy().into_owned();
+    let (code, out, err) = run(&["export", "-r", "no/such/file.pcap", "-o", &target_s]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert_eq!(err.trim(), "mqscope: no/such/file.pcap: no such file");
+    assert!(!target.exists());
+}
+
+#[test]
+fn seq_without_a_matching_connection_names_the_capture() {
+    let (code, out, err) = run(&[
+        "seq",
+        "-r",
+        "samples/mqtt311-session.pcap",
+        "--stream",
+        "99",
+    ]);
+    assert_eq!((code, out.as_str()), (2, ""), "{err}");
+    assert_eq!(
+        err.trim(),
+        "mqscope: samples/mqtt311-session.pcap: no MQTT connection with tcp.stream 99 in the capture"
+    );
+}

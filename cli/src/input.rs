@@ -98,6 +98,46 @@ pub fn capture_error(path: &Path, e: CaptureError) -> CliError {
     }
 }
 
+/// The one-line description of the frames skipped for their link type, `None` when every
+/// frame's link type is supported: "link type 147 unsupported: 12 frames skipped".
+pub fn unsupported_linktypes(summary: &CaptureSummary) -> Option<String> {
+    if summary.unknown_linktypes.is_empty() {
+        return None;
+    }
+    let frames: u64 = summary.unknown_linktypes.iter().map(|&(_, n)| n).sum();
+    let types = summary
+        .unknown_linktypes
+        .iter()
+        .map(|&(t, _)| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let plural = |n: u64, one: &'static str, many: &'static str| if n == 1 { one } else { many };
+    Some(format!(
+        "{} {types} unsupported: {frames} {} skipped",
+        plural(
+            summary.unknown_linktypes.len() as u64,
+            "link type",
+            "link types"
+        ),
+        plural(frames, "frame", "frames"),
+    ))
+}
+
+/// True when the capture had frames and every one was of an unsupported link type: nothing
+/// in it could be decoded.
+pub fn nothing_decodable(summary: &CaptureSummary) -> bool {
+    let skipped: u64 = summary.unknown_linktypes.iter().map(|&(_, n)| n).sum();
+    summary.frames > 0 && skipped >= summary.frames
+}
+
+/// Prints the unsupported link types of a capture on stderr, once per capture, for every
+/// subcommand: without it a capture of an unsupported link type reads as "no MQTT traffic".
+pub fn warn_unsupported_linktypes(label: &str, summary: &CaptureSummary) {
+    if let Some(what) = unsupported_linktypes(summary) {
+        eprintln!("mqscope: {label}: {what}");
+    }
+}
+
 /// What running one capture produced besides events.
 #[derive(Debug)]
 pub struct RunOutcome {
@@ -152,13 +192,16 @@ pub fn run_capture(
             }
             bar.finish_and_clear();
             let summary = pipeline.finish(sink);
+            warn_unsupported_linktypes(&source.label(), &summary);
             RunOutcome {
                 summary,
                 error,
                 open_failed: false,
             }
         }
-        CaptureSource::Merged(paths) => run_merged(&mut pipeline, paths, sink, stop),
+        CaptureSource::Merged(paths) => {
+            run_merged(&mut pipeline, paths, &source.label(), sink, stop)
+        }
     }
 }
 
@@ -195,6 +238,7 @@ struct Held {
 fn run_merged(
     pipeline: &mut Pipeline,
     paths: &[PathBuf],
+    label: &str,
     sink: &mut dyn EventSink,
     stop: &AtomicBool,
 ) -> RunOutcome {
@@ -253,6 +297,7 @@ fn run_merged(
         next[k] = pull(reader, &paths[*i], &mut error);
     }
     let summary = pipeline.finish(sink);
+    warn_unsupported_linktypes(label, &summary);
     RunOutcome {
         summary,
         error,

@@ -16,6 +16,10 @@ use crate::flags::lowargs::{FailOn, Format};
 use crate::input::{self, Analysed};
 use crate::term::{Painter, Style};
 
+/// The finding code of frames skipped for their link type (a capture-level finding, not one of
+/// the analyzer's anomaly codes).
+pub const LINKTYPE_UNSUPPORTED: &str = "LINKTYPE-UNSUPPORTED";
+
 /// One capture in the report.
 #[derive(Debug, Serialize)]
 pub struct CaptureJson {
@@ -54,7 +58,7 @@ pub struct AnomalyJson {
     pub severity: Severity,
     /// `tcp.stream`.
     pub stream: Option<u32>,
-    /// Frame.
+    /// Frame (0 for a finding about the whole capture).
     pub frame: u64,
     /// Message.
     pub message: String,
@@ -132,13 +136,35 @@ pub fn report(analysed: &[Analysed], rules: &Rules, fail_on: FailOn) -> Report {
     let mut rule_results = Vec::new();
     for a in analysed {
         let trace = &a.trace;
+        let skipped = input::unsupported_linktypes(&a.summary);
+        // A capture none of whose frames could be decoded cannot pass a check: it is an input
+        // error (exit 2), as a file that is not a capture is. Some frames skipped among
+        // decoded ones is a warning finding.
+        let undecodable = skipped
+            .as_ref()
+            .filter(|_| input::nothing_decodable(&a.summary))
+            .map(|what| format!("{}: nothing could be decoded: {what}", a.label));
         captures.push(CaptureJson {
             file: a.label.clone(),
             frames: a.summary.frames,
             packets: trace.totals.packets,
             connections: trace.connections.len(),
-            error: a.error.as_ref().map(|e| e.to_string()),
+            error: a
+                .error
+                .as_ref()
+                .map(|e| e.to_string())
+                .or(undecodable.clone()),
         });
+        if let (Some(what), None) = (skipped, &undecodable) {
+            anomalies.push(AnomalyJson {
+                capture: a.label.clone(),
+                code: LINKTYPE_UNSUPPORTED,
+                severity: Severity::Warning,
+                stream: None,
+                frame: 0,
+                message: what,
+            });
+        }
         for flow in qos_report(trace).incomplete {
             let qos_flow = flow.kind == TxKind::Qos1.as_str() || flow.kind == TxKind::Qos2.as_str();
             let severity = match (qos_flow, rules.no_incomplete_flows) {
@@ -199,7 +225,7 @@ pub fn report(analysed: &[Analysed], rules: &Rules, fail_on: FailOn) -> Report {
         }
         failing |= at_or_above(s, fail_on);
     }
-    let input_error = analysed.iter().any(|a| a.error.is_some());
+    let input_error = captures.iter().any(|c| c.error.is_some());
     let exit_code = if input_error {
         EXIT_ERROR
     } else if failing {
@@ -318,12 +344,16 @@ pub fn text(report: &Report, p: Painter) -> String {
         for a in report.anomalies.iter().filter(|a| a.capture == c.file) {
             let (style, name) = severity_style(a.severity);
             let stream = a.stream.map_or("-".to_string(), |s| s.to_string());
+            let place = if a.code == LINKTYPE_UNSUPPORTED {
+                "capture".to_string()
+            } else {
+                format!("stream {stream} frame {}", a.frame)
+            };
             let _ = writeln!(
                 s,
-                "  {} {:<22} stream {stream} frame {}: {}",
+                "  {} {:<22} {place}: {}",
                 p.paint(style, name),
                 a.code,
-                a.frame,
                 crate::term::escape(&a.message)
             );
         }

@@ -138,6 +138,7 @@ pub fn run(common: &Common, req: LiveRequest) -> Result<u8, CliError> {
     };
     let flush_error = source.flush().err().map(|e| CliError::Live(e.to_string()));
     let summary = pipeline.finish(&mut printer);
+    crate::input::warn_unsupported_linktypes(&req.interface, &summary);
     printer.end();
     let printed = printer.printed;
     let write_error = printer.write_error.take();

@@ -346,3 +346,87 @@ fn seq_without_a_matching_connection_names_the_capture() {
         "mqscope: samples/mqtt311-session.pcap: no MQTT connection with tcp.stream 99 in the capture"
     );
 }
+
+/// A copy of a sample whose pcap header claims link type 147 (LINKTYPE_USER0), which mqscope
+/// does not decode.
+fn unsupported_linktype_copy(dir: &std::path::Path) -> String {
+    let mut bytes = std::fs::read(root().join("samples/mqtt311-session.pcap"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    bytes.splice(20..24, 147u32.to_le_bytes());
+    let path = dir.join("user0.pcap");
+    std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn an_unsupported_link_type_is_named_on_stderr_by_every_subcommand() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = unsupported_linktype_copy(dir.path());
+    let warning = format!("mqscope: {path}: link type 147 unsupported: 104 frames skipped");
+    for sub in ["read", "flows", "seq", "check", "stats"] {
+        let (_, _, err) = run(&[sub, "-r", &path]);
+        assert_eq!(
+            err.lines().filter(|l| *l == warning).count(),
+            1,
+            "{sub}: {err}"
+        );
+    }
+    // seq has nothing to draw and says so, naming the capture.
+    let (code, _, err) = run(&["seq", "-r", &path]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(&format!(
+            "mqscope: {path}: no MQTT connection in the capture"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_of_a_capture_with_no_decodable_frame_is_an_input_error_not_a_pass() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = unsupported_linktype_copy(dir.path());
+    let (code, out, err) = run(&["check", "-r", &path, "-T", "json"]);
+    assert_eq!(code, 2, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    assert_eq!(
+        report["captures"][0]["error"],
+        format!("{path}: nothing could be decoded: link type 147 unsupported: 104 frames skipped")
+    );
+    assert_eq!(report["summary"]["exit_code"], 2);
+}
+
+#[test]
+fn check_reports_skipped_link_type_frames_beside_decoded_ones_as_a_warning() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = unsupported_linktype_copy(dir.path());
+    let args = [
+        "check",
+        "--merge",
+        "-r",
+        &path,
+        "samples/mqtt311-session.pcap",
+        "-T",
+        "json",
+    ];
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{out}{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
+    let skipped: Vec<_> = report["anomalies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["code"] == "LINKTYPE-UNSUPPORTED")
+        .collect();
+    assert_eq!(skipped.len(), 1, "{out}");
+    assert_eq!(skipped[0]["severity"], "warning");
+    assert_eq!(
+        skipped[0]["message"],
+        "link type 147 unsupported: 104 frames skipped"
+    );
+    // A warning: fails the gate only when asked to.
+    let mut strict = args.to_vec();
+    strict.extend_from_slice(&["--fail-on", "warning"]);
+    let (code, _, _) = run(&strict);
+    assert_eq!(code, 1);
+}

@@ -430,3 +430,33 @@ fn check_reports_skipped_link_type_frames_beside_decoded_ones_as_a_warning() {
     let (code, _, _) = run(&strict);
     assert_eq!(code, 1);
 }
+
+#[test]
+fn seq_escapes_a_client_id_with_terminal_escapes_in_every_format() {
+    // CONNECT (3.1.1) whose client id holds ESC [31m, NUL and BEL; then CONNACK.
+    let id = b"ev\x1b[31mil\x00\x07";
+    let mut connect = vec![0x10, (12 + id.len()) as u8];
+    connect.extend_from_slice(&[0, 4, b'M', b'Q', b'T', b'T', 4, 2, 0, 60, 0, id.len() as u8]);
+    connect.extend_from_slice(id);
+    let connack: &[u8] = &[0x20, 2, 0, 0];
+    let pcap = tiny_capture(&[(true, &connect), (false, connack)]);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("evil-id.pcap");
+    std::fs::write(&path, pcap).unwrap_or_else(|e| panic!("{e}"));
+    let path = path.to_string_lossy().into_owned();
+    for format in ["text", "mermaid", "svg"] {
+        let (code, out, err) = run(&["seq", "-r", &path, "-T", format]);
+        assert_eq!(code, 0, "{format}: {err}");
+        assert!(out.contains("CONNECT"), "{format}: {out}");
+        assert!(
+            !out.chars().any(|c| c.is_control() && c != '\n'),
+            "{format}: {out:?}"
+        );
+    }
+    let (_, text, _) = run(&["seq", "-r", &path]);
+    let title = text.lines().next().unwrap_or_default();
+    assert_eq!(
+        title, "stream 0 · \"ev\\u{1b}[31mil\\0\\u{7}\" · MQTT 3.1.1",
+        "{text}"
+    );
+}

@@ -56,7 +56,9 @@ fn title(trace: &Trace, conn: usize) -> String {
     };
     let mut parts = vec![format!("stream {}", c.stream)];
     if let Some(id) = trace.opt_str(c.client_id) {
-        parts.push(format!("\"{id}\""));
+        // Escaped as the arrow labels are: the client id is wire data, and the title reaches
+        // terminals, SVG and Mermaid alike (each also escapes its own syntax).
+        parts.push(format!("\"{}\"", id.escape_debug()));
     }
     if let Some(v) = c.version {
         parts.push(format!(

@@ -97,7 +97,30 @@ pub fn render(diagram: &Diagram, width: usize) -> String {
         }
         out.push('\n');
     }
-    out
+    terminal_safe(out)
+}
+
+/// Escapes what a terminal would act on rather than show: control characters other than the
+/// line ends this renderer writes, and bidirectional overrides. The builder already escapes
+/// wire text; this keeps any text put into a [`Diagram`] by other code from moving the cursor
+/// or retitling the terminal.
+fn terminal_safe(out: String) -> String {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !out.chars().any(unsafe_char) {
+        return out;
+    }
+    let mut safe = String::with_capacity(out.len() + 16);
+    for c in out.chars() {
+        if unsafe_char(c) {
+            let _ = write!(safe, "\\u{{{:x}}}", c as u32);
+        } else {
+            safe.push(c);
+        }
+    }
+    safe
 }
 
 /// The bracket characters of every lane at `row`.
@@ -205,6 +228,31 @@ mod tests {
             .map(|l| l.find(" #").map_or(0, |i| l[..i].chars().count()))
             .collect();
         assert_eq!(widths[1], widths[2], "{text}");
+    }
+
+    #[test]
+    fn control_characters_put_in_a_diagram_never_reach_the_terminal() {
+        let mut d = Diagram::new("stream 0 · \"ev\u{1b}[31mil\0\u{7}\"", "c\r", "b\u{202e}");
+        d.push_message(Message::new(0.0, 1, Side::Client, "CONNECT \u{9b}2J"));
+        d.push_note(Note {
+            t: 1.0,
+            frame: 2,
+            text: "note\ttab".into(),
+            mark: Mark::None,
+        });
+        let text = render(&d, 40);
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "{text:?}"
+        );
+        assert!(!text.contains('\u{202e}'), "{text:?}");
+        assert!(
+            text.starts_with("stream 0 · \"ev\\u{1b}[31mil\\u{0}\\u{7}\"\n"),
+            "{text:?}"
+        );
+        assert!(text.contains("CONNECT \\u{9b}2J"), "{text:?}");
+        assert!(text.contains("note\\u{9}tab"), "{text:?}");
+        assert_eq!(text.lines().count(), 4, "{text:?}");
     }
 
     #[test]

@@ -333,7 +333,10 @@ impl MqttFramer {
 
     fn start_partial(&mut self, rest: &[u8], off: u64, first_frame: u64, ts: Timestamp, want: u64) {
         self.buf.clear();
-        self.buf.reserve(want.min(self.limit) as usize);
+        // Reserve for what is present (at least a page), not for what the header claims: a
+        // claim is not a promise, and memory must follow the bytes that really arrive.
+        let claim = usize::try_from(want.min(self.limit)).unwrap_or(usize::MAX);
+        self.buf.reserve(claim.min(rest.len().max(4096)));
         self.buf.extend_from_slice(rest);
         self.marks.clear();
         self.marks.push(Mark {

@@ -306,3 +306,30 @@ fn a_stream_that_is_garbage_from_its_first_byte_is_one_not_mqtt_issue_not_a_gap(
     );
     assert!(rec.types().is_empty());
 }
+
+#[test]
+fn a_packet_claiming_almost_the_payload_limit_reserves_only_what_arrived() {
+    let mut conv = Conversation::new("10.2.0.2:42011", "10.2.0.1:1883", Link::Ethernet, 1, 2);
+    conv.handshake();
+    conv.client_sends(&connect("claim"));
+    // 16,000,000 bytes claimed (under the 16 MiB limit), 1 KB present.
+    let mut head = vec![0x30, 0x80, 0xc8, 0xd0, 0x07, 0x00, 0x01, b't'];
+    head.extend_from_slice(&[0xaa; 1000]);
+    conv.client_sends(&head);
+    let mut pipeline = Pipeline::new(PipelineConfig::default());
+    let mut rec = Recorder::default();
+    for (i, f) in conv.frames.iter().enumerate() {
+        let raw = RawFrame {
+            number: i as u64 + 1,
+            ts: f.ts,
+            linktype: f.linktype,
+            caplen: f.data.len() as u32,
+            wire_len: f.data.len() as u32,
+            data: &f.data,
+        };
+        pipeline.push_frame(&raw, &mut rec);
+    }
+    let held = pipeline.buffered_bytes();
+    assert!(held < 64 * 1024, "{held} bytes reserved for 1 KB present");
+    pipeline.finish(&mut rec);
+}

@@ -353,8 +353,8 @@ pub fn capture_info(source: &CaptureSource, summary: &CaptureSummary) -> Capture
 
 /// The input errors of captures that could not be opened at all, when there is one: views
 /// built from the whole run (`flows`, `stats`, `export`) print nothing then, since a table of
-/// zeros for a missing file reads as "no traffic". Truncated or corrupt captures are not
-/// included: what came before the damage is worth showing.
+/// zeros for a missing file reads as "no traffic". A truncated or corrupt capture alone does
+/// not stop the output: what came before the damage is worth showing.
 pub fn open_errors(analysed: &mut [Analysed]) -> Option<Vec<CliError>> {
     if !analysed.iter().any(|a| a.open_failed) {
         return None;

@@ -471,13 +471,18 @@ pub fn junit(report: &Report, fail_on: FailOn) -> String {
             case("anomalies", None);
         }
         for a in anomalies {
-            case(
-                &format!(
+            let name = if a.code == LINKTYPE_UNSUPPORTED {
+                a.code.to_string()
+            } else {
+                format!(
                     "{} stream {} frame {}",
                     a.code,
                     a.stream.map_or("-".into(), |s| s.to_string()),
                     a.frame
-                ),
+                )
+            };
+            case(
+                &name,
                 Some((a.code, format!("{} ({})", a.message, a.severity.as_str()))),
             );
         }

@@ -429,6 +429,23 @@ fn check_reports_skipped_link_type_frames_beside_decoded_ones_as_a_warning() {
     strict.extend_from_slice(&["--fail-on", "warning"]);
     let (code, _, _) = run(&strict);
     assert_eq!(code, 1);
+    let (_, junit, _) = run(&[
+        "check",
+        "--merge",
+        "-r",
+        &path,
+        "samples/mqtt311-session.pcap",
+        "-T",
+        "junit",
+        "--fail-on",
+        "warning",
+    ]);
+    assert!(
+        junit.contains("name=\"LINKTYPE-UNSUPPORTED\">")
+            && junit
+                .contains("message=\"link type 147 unsupported: 104 frames skipped (warning)\""),
+        "{junit}"
+    );
 }
 
 #[test]

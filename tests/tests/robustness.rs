@@ -891,8 +891,6 @@ proptest! {
 /// A packet over the payload limit that the capture ends inside is still delivered (headers
 /// kept) with the time and frame of the last bytes seen of it, like every other packet.
 #[test]
-#[ignore = "capture bug: framer.rs never sets `MqttFramer::last`, so finish() stamps the packet \
-            with Timestamp(0) and its first frame (see notes/bugs-robustness.md)"]
 fn regression_over_limit_packet_cut_by_capture_end_keeps_its_time() {
     let mut conn = Conn::connected(40007);
     conn.client(&huge_publish_start());

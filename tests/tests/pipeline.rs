@@ -111,11 +111,12 @@ fn pipeline_agrees_with_tshark_on_every_public_capture() {
 }
 
 /// ndpi/coap_mqtt.pcap without `--mqtt-port 17501`: tshark finds no MQTT at all there unless
-/// told `-d tcp.port==17501,mqtt`. Our heuristic must find the one session that opens with a
-/// CONNECT, all of its packets, and nothing that is not MQTT. (The three sessions that start
-/// mid-stream carry no CONNECT; finding them needs the port hint, which the test above gives.)
+/// told `-d tcp.port==17501,mqtt`. Our heuristics must find every MQTT session on the unknown
+/// port — the one that opens with a CONNECT (CONNECT/CONNACK heuristic) and the three that
+/// were joined mid-stream (request/answer pairing heuristic) — all 153 packets, and nothing
+/// that is not MQTT.
 #[test]
-fn heuristic_finds_the_coap_mqtt_session_that_opens_with_connect() {
+fn heuristics_find_every_coap_mqtt_session_without_a_port_hint() {
     if !tshark::available() {
         return;
     }
@@ -124,27 +125,25 @@ fn heuristic_finds_the_coap_mqtt_session_that_opens_with_connect() {
     };
     let (found, _) = ours::pipeline_rows(&public.capture, PipelineConfig::default());
     let truth = oracle::rows(&public.capture);
+    assert_eq!(
+        truth.len(),
+        153,
+        "tshark with Decode As finds 153 MQTT packets"
+    );
     let connect_streams: BTreeSet<u32> = truth
         .iter()
         .filter(|r| r.type_name() == "CONNECT")
         .map(|r| r.stream)
         .collect();
     assert_eq!(connect_streams.len(), 1, "one session opens with CONNECT");
+    let truth_streams: BTreeSet<u32> = truth.iter().map(|r| r.stream).collect();
     let found_streams: BTreeSet<u32> = found.iter().map(|r| r.stream).collect();
-    assert!(
-        connect_streams.is_subset(&found_streams),
-        "found {found_streams:?}"
+    assert_eq!(
+        found_streams, truth_streams,
+        "every MQTT session, nothing else"
     );
-    let truth_in_found: Vec<PacketRow> = truth
-        .into_iter()
-        .filter(|r| found_streams.contains(&r.stream))
-        .collect();
     assert_no_mismatch(
-        "coap_mqtt heuristic vs the stream truth",
-        &compare(&found, &truth_in_found, &[]),
-    );
-    eprintln!(
-        "heuristic: {} MQTT packets in streams {found_streams:?} of 153 in 4 sessions",
-        found.len()
+        "coap_mqtt heuristics vs tshark with Decode As",
+        &compare(&found, &truth, &[]),
     );
 }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use capture::CaptureError;
 use capture::pipeline::{CaptureSummary, Pipeline, PipelineConfig};
 use capture::source::{FileSource, RawFrame};
-use dissector::analyze::{Analyzer, AnalyzerConfig};
+use dissector::analyze::{Analyzer, AnalyzerConfig, PacketCallback};
 use dissector::input::{EventSink, Timestamp};
 use dissector::model::{CaptureInfo, Trace};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -322,7 +322,21 @@ pub struct Analysed {
 
 /// Runs a capture through the analyzer and returns the whole trace.
 pub fn analyse(source: &CaptureSource, common: &Common, config: AnalyzerConfig) -> Analysed {
+    analyse_with(source, common, config, None)
+}
+
+/// Runs a capture through the analyzer, handing every packet to `callback` as it is analysed:
+/// views that need a per-packet aggregate can then leave `retain_packets` off.
+pub fn analyse_with(
+    source: &CaptureSource,
+    common: &Common,
+    config: AnalyzerConfig,
+    callback: Option<PacketCallback>,
+) -> Analysed {
     let mut analyzer = Analyzer::new(config);
+    if let Some(callback) = callback {
+        analyzer.set_packet_callback(callback);
+    }
     let outcome = run_capture(source, common, &mut analyzer, &AtomicBool::new(false));
     let end = outcome
         .summary
@@ -367,5 +381,19 @@ pub fn analyse_all(input: &Input, common: &Common, config: &AnalyzerConfig) -> V
     sources(input)
         .iter()
         .map(|s| analyse(s, common, config.clone()))
+        .collect()
+}
+
+/// Analyses every capture of an input selection, in order, with a fresh packet callback from
+/// `callback` for each (see [`analyse_with`]).
+pub fn analyse_all_with(
+    input: &Input,
+    common: &Common,
+    config: &AnalyzerConfig,
+    mut callback: impl FnMut() -> Option<PacketCallback>,
+) -> Vec<Analysed> {
+    sources(input)
+        .iter()
+        .map(|s| analyse_with(s, common, config.clone(), callback()))
         .collect()
 }

@@ -263,8 +263,14 @@ pub fn run(
         Some(path) => Rules::load(path)?,
         None => Rules::default(),
     };
+    // The report needs connections, anomalies and unfinished transactions: packet records are
+    // kept only for the header-overhead rule and completed transactions only for the latency
+    // rule; fan-out matches are never shown.
     let config = AnalyzerConfig {
         show_passwords: common.show_passwords,
+        retain_packets: rules.max_header_overhead.is_some(),
+        retain_transactions: rules.max_latency_ms.is_some(),
+        track_deliveries: false,
         ..AnalyzerConfig::default()
     };
     let analysed = input::analyse_all(input, common, &config);

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use capture::PipelineConfig;
 use mqscope_tests::captures::{self, Capture};
-use mqscope_tests::{PacketRow, assert_no_mismatch, compare, oracle, ours, tshark};
+use mqscope_tests::{assert_no_mismatch, compare, oracle, ours, tshark};
 
 /// Given the capture's MQTT port, the pipeline's packets equal tshark's (except at the frames
 /// tshark is known to get wrong, and everywhere on WebSocket, where tshark sees nothing) and

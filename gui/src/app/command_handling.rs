@@ -248,7 +248,7 @@ impl MqscopeApp {
             return;
         };
         let svg = dissector::diagram::svg::render(&view.diagram);
-        match sources::write_atomically(path, svg.as_bytes()) {
+        match dissector::export::write_file_atomically(path, svg.as_bytes()) {
             Ok(()) => {
                 if let Some(doc) = &mut self.doc {
                     doc.status = Some(format!("Saved the sequence diagram to {}", path.display()));

@@ -10,7 +10,6 @@ use dissector::export;
 use dissector::filter::Filter;
 use dissector::input::{EventSink, StreamEvent};
 use dissector::model::Trace;
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -189,56 +188,4 @@ pub fn export_packets(
     let rows = export::write_table(trace, export::Table::Packets, &path, filter)
         .map_err(|e| e.to_string())?;
     Ok((path, rows))
-}
-
-/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`, so a
-/// failed write never leaves half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "export".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn atomic_writes_replace_the_file_and_leave_no_temporary() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("out.svg");
-        std::fs::write(&path, b"old").expect("write");
-        write_atomically(&path, b"<svg/>").expect("atomic write");
-        assert_eq!(std::fs::read(&path).expect("read"), b"<svg/>");
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .expect("dir")
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        assert_eq!(names.len(), 1, "{names:?}");
-    }
-
-    #[test]
-    fn a_failed_write_leaves_nothing_behind() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("missing-dir").join("out.svg");
-        assert!(write_atomically(&path, b"x").is_err());
-        assert!(!path.exists());
-    }
 }

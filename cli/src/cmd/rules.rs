@@ -13,6 +13,7 @@
 use std::path::Path;
 
 use dissector::model::{AnomalyCode, Trace, TxKind, TxState, topic_matches};
+use dissector::stats::nearest_rank;
 use serde::Deserialize;
 
 use crate::error::CliError;
@@ -137,15 +138,6 @@ pub struct RuleResult {
     pub message: String,
 }
 
-/// The `p`-th percentile (nearest rank) of sorted values.
-pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted.get(rank.clamp(1, sorted.len()) - 1).copied()
-}
-
 /// Evaluates the measured rules (latency, overhead, required ids and topics) on a trace.
 pub fn evaluate(rules: &Rules, trace: &Trace) -> Vec<RuleResult> {
     let mut results = Vec::new();
@@ -161,7 +153,7 @@ pub fn evaluate(rules: &Rules, trace: &Trace) -> Vec<RuleResult> {
             .collect();
         lat.sort_by(f64::total_cmp);
         let rule = format!("max_latency_ms p{} <= {}", l.percentile, l.value);
-        results.push(match percentile(&lat, l.percentile) {
+        results.push(match nearest_rank(&lat, l.percentile) {
             Some(v) => RuleResult {
                 rule,
                 passed: v <= l.value,
@@ -256,14 +248,5 @@ mod tests {
                 .contains("MQ-NOPE")
         );
         assert!(Rules::parse("max_header_overhead = 2.0").is_err());
-    }
-
-    #[test]
-    fn nearest_rank_percentile() {
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
-        assert_eq!(percentile(&v, 50.0), Some(5.0));
-        assert_eq!(percentile(&v, 99.0), Some(10.0));
-        assert_eq!(percentile(&v, 0.0), Some(1.0));
-        assert_eq!(percentile(&[], 50.0), None);
     }
 }

@@ -21,6 +21,19 @@ pub struct LatencySummary {
     pub mean: i64,
 }
 
+/// The `percent`-th percentile of `sorted` by nearest rank: the smallest value with at least
+/// `percent` % of the values at or below it. `None` when empty.
+pub fn nearest_rank<T: Copy>(sorted: &[T], percent: f64) -> Option<T> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    // percent × n first, then / 100: exact for whole percents, so 90 % of 10 is rank 9, not 10.
+    let rank = (percent * n as f64 / 100.0).ceil();
+    let rank = if rank.is_nan() { 1 } else { rank as usize };
+    sorted.get(rank.clamp(1, n) - 1).copied()
+}
+
 /// Summarises `samples` (sorted in place). All zero when empty.
 pub fn summarise(samples: &mut [i64]) -> LatencySummary {
     if samples.is_empty() {
@@ -28,18 +41,14 @@ pub fn summarise(samples: &mut [i64]) -> LatencySummary {
     }
     samples.sort_unstable();
     let n = samples.len();
-    // Nearest rank: the smallest value with at least p% of the samples at or below it.
-    let rank = |p: usize| -> i64 {
-        let r = (p * n).div_ceil(100).clamp(1, n);
-        samples.get(r - 1).copied().unwrap_or(0)
-    };
+    let rank = |p: f64| -> i64 { nearest_rank(samples, p).unwrap_or(0) };
     let sum: i128 = samples.iter().map(|&x| i128::from(x)).sum();
     LatencySummary {
         count: n as u64,
         min: samples.first().copied().unwrap_or(0),
-        p50: rank(50),
-        p90: rank(90),
-        p99: rank(99),
+        p50: rank(50.0),
+        p90: rank(90.0),
+        p99: rank(99.0),
         max: samples.last().copied().unwrap_or(0),
         mean: i64::try_from(sum / n as i128).unwrap_or(i64::MAX),
     }
@@ -152,6 +161,16 @@ pub fn latency_samples(trace: &Trace, kind: Option<TxKind>, conn: Option<u32>) -
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nearest_rank_of_sorted_values() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        assert_eq!(nearest_rank(&v, 50.0), Some(5.0));
+        assert_eq!(nearest_rank(&v, 99.0), Some(10.0));
+        assert_eq!(nearest_rank(&v, 0.0), Some(1.0));
+        assert_eq!(nearest_rank::<f64>(&[], 50.0), None);
+        assert_eq!(nearest_rank(&v, 90.0), Some(9.0));
+    }
 
     #[test]
     fn nearest_rank_percentiles_of_one_to_a_hundred() {

@@ -10,7 +10,7 @@ mod topics;
 
 pub use latency::{
     ConnectionLatency, KindLatency, LatencyStats, LatencySummary, latency_samples, latency_stats,
-    summarise,
+    nearest_rank, summarise,
 };
 pub use topics::{TopicLevel, topic_tree};
 

@@ -45,9 +45,9 @@ use crate::input::{
     TransportIssueKind,
 };
 use crate::model::{
-    Anomaly, AnomalyCode, ClosedBy, Connection, Delivery, DeliveryCopy, DirCounters, Limits,
-    PacketMarks, PacketRecord, PasswordInfo, Session, Subscription, Sym, TlsInfo, Trace,
-    Transaction, TxKind, TxState, TxStep, WillInfo, WillOutcome,
+    Anomaly, AnomalyCode, ClosedBy, Connection, Delivery, DeliveryCopy, PacketMarks, PacketRecord,
+    PasswordInfo, Session, Subscription, Sym, TlsInfo, Trace, Transaction, TxKind, TxState, TxStep,
+    WillInfo, WillOutcome,
 };
 use rustc_hash::FxHashMap;
 use state::{ConnState, Conns, Flight, PendingDelivery, TxHandle};
@@ -415,7 +415,7 @@ impl Analyzer {
             // 4-tuple reuse without a close event: end the old one first.
             self.close_connection(o.stream, o.ts, o.frame, CloseHow::Fin);
         }
-        let idx = self.trace.push_connection(new_connection(
+        let idx = self.trace.push_connection(Connection::new(
             o.stream,
             o.client,
             o.broker,
@@ -435,7 +435,7 @@ impl Analyzer {
             return;
         }
         let unspecified = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
-        let idx = self.trace.push_connection(new_connection(
+        let idx = self.trace.push_connection(Connection::new(
             stream,
             unspecified,
             unspecified,
@@ -461,7 +461,7 @@ impl Analyzer {
         // Frames of a stream never announced count in the totals only (its first MQTT packet
         // creates the connection).
         if let Some(c) = self.conn_mut(f.stream) {
-            let d = dir_counters(c, f.dir);
+            let d = c.counters_mut(f.dir);
             d.frames += 1;
             d.wire_bytes += u64::from(f.wire_len);
         }
@@ -948,7 +948,7 @@ impl Analyzer {
         self.trace.totals.packets += 1;
         self.trace.totals.mqtt_bytes += p.packet_len;
         if let Some(c) = self.conn_mut(p.stream) {
-            let d = dir_counters(c, p.dir);
+            let d = c.counters_mut(p.dir);
             d.packets += 1;
             d.bytes += p.packet_len;
         }
@@ -2698,55 +2698,6 @@ impl Analyzer {
                 }
             }
         }
-    }
-}
-
-fn new_connection(
-    stream: u32,
-    client: std::net::SocketAddr,
-    broker: std::net::SocketAddr,
-    transport: Transport,
-    roles_from: RoleSource,
-    ts: Timestamp,
-    frame: u64,
-) -> Connection {
-    Connection {
-        stream,
-        client,
-        broker,
-        transport,
-        roles_from,
-        version: None,
-        version_inferred: false,
-        client_id: None,
-        username: None,
-        password: None,
-        keep_alive: None,
-        clean_start: None,
-        will: None,
-        connect_properties: Vec::new(),
-        connack_code: None,
-        session_present: None,
-        connack_properties: Vec::new(),
-        limits: Limits::default(),
-        opened_ts: ts,
-        opened_frame: frame,
-        closed_ts: None,
-        closed_frame: None,
-        closed_by: None,
-        to_broker: DirCounters::default(),
-        to_client: DirCounters::default(),
-        tls: None,
-        session: None,
-        anomaly_count: 0,
-        gap_bytes: 0,
-    }
-}
-
-fn dir_counters(c: &mut Connection, dir: Direction) -> &mut DirCounters {
-    match dir {
-        Direction::ToBroker => &mut c.to_broker,
-        Direction::ToClient => &mut c.to_client,
     }
 }
 

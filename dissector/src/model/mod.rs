@@ -412,6 +412,56 @@ pub struct Connection {
 }
 
 impl Connection {
+    /// A connection as the capture layer announced it: endpoints, transport and open time;
+    /// everything MQTT says about it is still unknown.
+    pub fn new(
+        stream: u32,
+        client: SocketAddr,
+        broker: SocketAddr,
+        transport: Transport,
+        roles_from: RoleSource,
+        opened_ts: Timestamp,
+        opened_frame: u64,
+    ) -> Connection {
+        Connection {
+            stream,
+            client,
+            broker,
+            transport,
+            roles_from,
+            version: None,
+            version_inferred: false,
+            client_id: None,
+            username: None,
+            password: None,
+            keep_alive: None,
+            clean_start: None,
+            will: None,
+            connect_properties: Vec::new(),
+            connack_code: None,
+            session_present: None,
+            connack_properties: Vec::new(),
+            limits: Limits::default(),
+            opened_ts,
+            opened_frame,
+            closed_ts: None,
+            closed_frame: None,
+            closed_by: None,
+            to_broker: DirCounters::default(),
+            to_client: DirCounters::default(),
+            tls: None,
+            session: None,
+            anomaly_count: 0,
+            gap_bytes: 0,
+        }
+    }
+    /// Counters for one direction, to update.
+    pub fn counters_mut(&mut self, dir: Direction) -> &mut DirCounters {
+        match dir {
+            Direction::ToBroker => &mut self.to_broker,
+            Direction::ToClient => &mut self.to_client,
+        }
+    }
     /// Counters for one direction.
     pub fn counters(&self, dir: Direction) -> &DirCounters {
         match dir {

@@ -2,41 +2,27 @@
 
 use dissector::codec::PacketType;
 use dissector::input::{Direction, RoleSource, Timestamp, Transport};
-use dissector::model::{Connection, DirCounters, Limits, PacketRecord, Trace};
+use dissector::model::{Connection, PacketRecord, Trace};
 
 fn connection(trace: &mut Trace, stream: u32, client: &str, client_id: &str) -> Connection {
     Connection {
-        stream,
-        client: client
-            .parse()
-            .unwrap_or_else(|_| ([127, 0, 0, 1], 1).into()),
-        broker: ([10, 0, 0, 2], 1883).into(),
-        transport: Transport::Tcp,
-        roles_from: RoleSource::Handshake,
         version: Some(dissector::codec::ProtocolVersion::V3_1_1),
-        version_inferred: false,
         client_id: Some(trace.strings.intern(client_id)),
-        username: None,
-        password: None,
         keep_alive: Some(60),
         clean_start: Some(true),
-        will: None,
-        connect_properties: vec![],
         connack_code: Some(0),
         session_present: Some(false),
-        connack_properties: vec![],
-        limits: Limits::default(),
-        opened_ts: Timestamp(1_000_000_000),
-        opened_frame: 1,
-        closed_ts: None,
-        closed_frame: None,
-        closed_by: None,
-        to_broker: DirCounters::default(),
-        to_client: DirCounters::default(),
-        tls: None,
-        session: None,
-        anomaly_count: 0,
-        gap_bytes: 0,
+        ..Connection::new(
+            stream,
+            client
+                .parse()
+                .unwrap_or_else(|_| ([127, 0, 0, 1], 1).into()),
+            ([10, 0, 0, 2], 1883).into(),
+            Transport::Tcp,
+            RoleSource::Handshake,
+            Timestamp(1_000_000_000),
+            1,
+        )
     }
 }
 

@@ -407,21 +407,15 @@ impl MqttFramer {
         self.offset += n as u64;
         let remaining = remaining - n as u64;
         if remaining == 0 {
-            let head = std::mem::take(&mut self.buf);
-            self.emit(
-                &head,
-                Span {
-                    stream_offset: start_offset,
-                    first_frame,
-                    frame,
-                    ts,
-                    packet_len,
-                    truncated: true,
-                },
-                sink,
-            );
-            self.buf = head;
-            self.buf.clear();
+            let span = Span {
+                stream_offset: start_offset,
+                first_frame,
+                frame,
+                ts,
+                packet_len,
+                truncated: true,
+            };
+            self.emit_head(span, sink);
             self.state = State::Synced;
         } else {
             self.state = State::Skipping {
@@ -780,19 +774,15 @@ impl MqttFramer {
                     report_now(self, sink);
                     self.finish_skip_if_done(frame_no, ts, sink);
                 } else {
-                    let head = std::mem::take(&mut self.buf);
-                    self.emit(
-                        &head,
-                        Span {
-                            stream_offset: start_offset,
-                            first_frame,
-                            frame: frame_no,
-                            ts,
-                            packet_len,
-                            truncated: true,
-                        },
-                        sink,
-                    );
+                    let span = Span {
+                        stream_offset: start_offset,
+                        first_frame,
+                        frame: frame_no,
+                        ts,
+                        packet_len,
+                        truncated: true,
+                    };
+                    self.emit_head(span, sink);
                     self.start_gap_resync(missing, frame_no, ts);
                 }
             }
@@ -850,24 +840,27 @@ impl MqttFramer {
             ..
         } = self.state
         {
-            let head = std::mem::take(&mut self.buf);
-            self.emit(
-                &head,
-                Span {
-                    stream_offset: start_offset,
-                    first_frame,
-                    frame: frame_no,
-                    ts,
-                    packet_len,
-                    truncated: true,
-                },
-                sink,
-            );
-            self.buf = head;
-            self.buf.clear();
+            let span = Span {
+                stream_offset: start_offset,
+                first_frame,
+                frame: frame_no,
+                ts,
+                packet_len,
+                truncated: true,
+            };
+            self.emit_head(span, sink);
             self.marks.clear();
             self.state = State::Synced;
         }
+    }
+
+    /// Delivers the kept head of a skipped packet as one truncated packet; the buffer is left
+    /// empty (its allocation kept).
+    fn emit_head(&mut self, span: Span, sink: &mut dyn EventSink) {
+        let head = std::mem::take(&mut self.buf);
+        self.emit(&head, span, sink);
+        self.buf = head;
+        self.buf.clear();
     }
 
     fn start_gap_resync(&mut self, missing: u64, frame_no: u64, ts: Timestamp) {
@@ -900,20 +893,16 @@ impl MqttFramer {
         {
             // The stream ended inside a packet over the limit: its headers are still worth
             // reporting (the end is missing either way).
-            let head = std::mem::take(&mut self.buf);
             let (frame, ts) = self.last.unwrap_or((first_frame, Timestamp(0)));
-            self.emit(
-                &head,
-                Span {
-                    stream_offset: start_offset,
-                    first_frame,
-                    frame,
-                    ts,
-                    packet_len,
-                    truncated: true,
-                },
-                sink,
-            );
+            let span = Span {
+                stream_offset: start_offset,
+                first_frame,
+                frame,
+                ts,
+                packet_len,
+                truncated: true,
+            };
+            self.emit_head(span, sink);
             self.state = State::Synced;
         }
         if let Some(gap) = self.pending_gap.take() {

@@ -288,6 +288,59 @@ fn decode_hex(hex: &str) -> Vec<u8> {
         .collect()
 }
 
+/// Per `tcp.stream`, the TCP port of the side that ended the connection as tshark's TCP
+/// dissector sees it: the sender of an RST, or else of the first FIN; segments after both FINs
+/// are ignored (the connection is over). The rule `Connection::closed_side` follows.
+pub fn tcp_closers(capture: &Capture) -> HashMap<u32, u16> {
+    let out = run(
+        capture,
+        &[
+            "-Y",
+            "tcp.flags.fin == 1 || tcp.flags.reset == 1",
+            "-T",
+            "fields",
+            "-e",
+            "tcp.stream",
+            "-e",
+            "tcp.srcport",
+            "-e",
+            "tcp.flags.fin",
+            "-e",
+            "tcp.flags.reset",
+        ],
+    );
+    // Per stream: (closer port, FIN senders seen, over).
+    let mut state: HashMap<u32, (Option<u16>, Vec<u16>, bool)> = HashMap::new();
+    for line in out.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [stream, port, fin, rst] = f[..] else {
+            continue;
+        };
+        let (Ok(stream), Ok(port)) = (stream.parse::<u32>(), port.parse::<u16>()) else {
+            continue;
+        };
+        let flag = |v: &str| v == "1" || v.eq_ignore_ascii_case("true");
+        let entry = state.entry(stream).or_default();
+        if entry.2 {
+            continue;
+        }
+        if flag(rst) {
+            entry.0 = Some(port);
+            entry.2 = true;
+        } else if flag(fin) {
+            entry.0.get_or_insert(port);
+            if !entry.1.contains(&port) {
+                entry.1.push(port);
+            }
+            entry.2 = entry.1.len() == 2;
+        }
+    }
+    state
+        .into_iter()
+        .filter_map(|(stream, (port, _, _))| Some((stream, port?)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

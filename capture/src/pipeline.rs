@@ -210,6 +210,8 @@ struct Conn {
     flow: Flow,
     last_ts: Timestamp,
     fin: [bool; 2],
+    /// Direction index of the side that ended the connection (first FIN, or the RST).
+    closer: Option<usize>,
     closed: bool,
 }
 
@@ -490,10 +492,12 @@ impl Pipeline {
             summary.mqtt_streams += 1;
         }
         if seg.flags.rst {
+            conn.closer = Some(d);
             close_conn(conn, CloseHow::Rst, seg.frame, seg.ts, summary, sink);
             return;
         }
         if seg.flags.fin {
+            conn.closer.get_or_insert(d);
             conn.fin[d] = true;
             if conn.fin[0] && conn.fin[1] {
                 close_conn(conn, CloseHow::Fin, seg.frame, seg.ts, summary, sink);
@@ -724,6 +728,7 @@ fn new_conn(
         },
         last_ts: seg.ts,
         fin: [false, false],
+        closer: None,
         closed: false,
     };
     if matches!(kind, Kind::Mqtt(_)) {
@@ -824,11 +829,19 @@ fn close_conn(
         if flow.kind == Kind::Mqtt(Transport::Tls) {
             sink.event(StreamEvent::Tls(flow.tls.clone()));
         }
+        let by = match how {
+            CloseHow::Fin | CloseHow::Rst => conn
+                .closer
+                .filter(|_| flow.client_dir.is_some())
+                .map(|d| flow.direction(d)),
+            CloseHow::IdleTimeout | CloseHow::CaptureEnd => None,
+        };
         sink.event(StreamEvent::Closed(ConnectionClosed {
             stream: flow.stream,
             ts,
             frame,
             how,
+            by,
         }));
     }
     // Keep only the tombstone (stream number, closed flag) for late segments.

@@ -204,6 +204,51 @@ fn idle_connection_is_closed_by_the_timeout() {
 }
 
 #[test]
+fn the_side_that_ended_the_connection_is_reported() {
+    use dissector::input::CloseHow;
+    let session = |port: u16| {
+        let mut c = Conversation::new(
+            &format!("10.1.0.2:{port}"),
+            "10.1.0.1:1883",
+            Link::Ethernet,
+            10,
+            20,
+        );
+        c.handshake();
+        c.client_sends(&crate::support::connect("c"));
+        c.server_sends(&crate::support::connack());
+        c
+    };
+    let mut by_client = session(41000);
+    by_client.close();
+    let mut by_server = session(41001);
+    by_server.server_closes_first();
+    let mut reset = session(41002);
+    reset.client_sends(&pingreq());
+    reset.server_resets();
+    let mut frames = by_client.frames.clone();
+    frames.extend(by_server.frames.iter().cloned());
+    frames.extend(reset.frames.iter().cloned());
+    let (rec, _) = run_frames(&frames, PipelineConfig::default());
+    let closes: Vec<(u32, CloseHow, Option<Direction>)> = rec
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Rec::Closed(c) => Some((c.stream, c.how, c.by)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        closes,
+        vec![
+            (0, CloseHow::Fin, Some(Direction::ToBroker)),
+            (1, CloseHow::Fin, Some(Direction::ToClient)),
+            (2, CloseHow::Rst, Some(Direction::ToClient)),
+        ]
+    );
+}
+
+#[test]
 fn connection_table_cap_drops_the_least_recently_active() {
     use dissector::input::TransportIssueKind;
     let mut frames = Vec::new();

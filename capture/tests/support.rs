@@ -348,7 +348,51 @@ impl Conversation {
         self.client_seq = self.client_seq.wrapping_add(len as u32);
     }
 
-    /// FIN from both sides.
+    /// FIN from the server, then from the client.
+    pub fn server_closes_first(&mut self) {
+        let fin = Flags {
+            fin: true,
+            ack: true,
+            ..Flags::default()
+        };
+        self.push(tcp_packet(
+            self.server,
+            self.client,
+            self.server_seq,
+            self.client_seq,
+            fin,
+            &[],
+        ));
+        self.server_seq = self.server_seq.wrapping_add(1);
+        self.push(tcp_packet(
+            self.client,
+            self.server,
+            self.client_seq,
+            self.server_seq,
+            fin,
+            &[],
+        ));
+        self.client_seq = self.client_seq.wrapping_add(1);
+    }
+
+    /// RST from the server.
+    pub fn server_resets(&mut self) {
+        let rst = Flags {
+            rst: true,
+            ack: true,
+            ..Flags::default()
+        };
+        self.push(tcp_packet(
+            self.server,
+            self.client,
+            self.server_seq,
+            self.client_seq,
+            rst,
+            &[],
+        ));
+    }
+
+    /// FIN from both sides, the client's first.
     pub fn close(&mut self) {
         let fin = Flags {
             fin: true,

@@ -58,6 +58,13 @@ impl Direction {
             Direction::ToClient => "to_client",
         }
     }
+    /// "client" or "broker": the side that sends in this direction.
+    pub fn sender(self) -> &'static str {
+        match self {
+            Direction::ToBroker => "client",
+            Direction::ToClient => "broker",
+        }
+    }
     /// The other direction.
     pub fn reverse(self) -> Direction {
         match self {
@@ -177,6 +184,9 @@ pub struct ConnectionClosed {
     pub frame: u64,
     /// How it ended.
     pub how: CloseHow,
+    /// The side that ended it: the sender of the RST, or of the first FIN. `None` when the
+    /// capture ended or the idle timeout struck first, or the roles were never known.
+    pub by: Option<Direction>,
 }
 
 /// A transport-level problem the capture layer found (the analyzer turns these into anomalies).

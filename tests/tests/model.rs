@@ -10,7 +10,7 @@ use dissector::codec::PacketType;
 use dissector::input::{Direction, Transport};
 use dissector::model::{ClosedBy, Trace, TxState};
 use mqscope_tests::captures::{self, Sample};
-use mqscope_tests::ours;
+use mqscope_tests::{ours, tshark};
 
 /// Stream numbers listed in a sample's `facts` under `key`.
 fn fact_streams(sample: &Sample, key: &str) -> Vec<u32> {
@@ -46,6 +46,7 @@ fn connections_match(name: &str) {
         "{name}: connections"
     );
     let keepalive_lapsed = fact_streams(&sample, "keepalive_expired_streams");
+    let tshark_closers = tshark::available().then(|| tshark::tcp_closers(&sample.capture));
     let disconnect_reason = sample.expected.facts["disconnect_reason_code"]
         .as_u64()
         .unwrap_or(0) as u8;
@@ -104,6 +105,29 @@ fn connections_match(name: &str) {
             other => panic!("{at}: unknown ended_by {other}"),
         };
         assert_eq!(got.closed_by, Some(closed), "{at}: closed by");
+        // Without a DISCONNECT the script knows who ended TCP (it killed the client, or the
+        // broker dropped it); after one, either side's FIN may come first.
+        if want.ended_by != "disconnect" {
+            let side = match want.closed_by.as_str() {
+                "client" => Direction::ToBroker,
+                "broker" => Direction::ToClient,
+                other => panic!("{at}: unknown closed_by {other}"),
+            };
+            assert_eq!(got.closed_side, Some(side), "{at}: side that ended TCP");
+        }
+        if let Some(closers) = &tshark_closers {
+            let want_side = closers.get(&want.stream).map(|&port| {
+                if port == got.broker.port() {
+                    Direction::ToClient
+                } else {
+                    Direction::ToBroker
+                }
+            });
+            assert_eq!(
+                got.closed_side, want_side,
+                "{at}: side that ended TCP, per tshark"
+            );
+        }
     }
     let total: u32 = sample.expected.packet_counts.values().sum();
     assert_eq!(trace.packets.len() as u32, total, "{name}: packet records");

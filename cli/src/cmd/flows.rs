@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use dissector::analyze::{AnalyzerConfig, PacketCallback, qos_report};
 use dissector::codec::PacketType;
 use dissector::filter::Filter;
+use dissector::input::Direction;
 use dissector::model::{ClosedBy, PacketRecord, Trace};
 use serde::Serialize;
 
@@ -64,6 +65,8 @@ pub struct FlowJson {
     pub anomalies: u32,
     /// How it ended: "disconnect", "fin", "rst", "idle", "keepalive", "capture_end".
     pub closed_by: Option<&'static str>,
+    /// "client" or "broker": who sent the RST or the first FIN.
+    pub closed_side: Option<&'static str>,
     /// Bytes lost in TCP gaps.
     pub gap_bytes: u64,
 }
@@ -172,6 +175,7 @@ pub fn flows(a: &Analysed, filter: &Filter, publishes: Option<&PublishCounts>) -
                 incomplete: q.qos1.incomplete() + q.qos2.incomplete() + q.requests.incomplete(),
                 anomalies: c.anomaly_count,
                 closed_by: c.closed_by.as_ref().map(ClosedBy::as_str),
+                closed_side: c.closed_side.map(Direction::sender),
                 gap_bytes: c.gap_bytes,
             })
         })
@@ -276,7 +280,12 @@ fn text_table<'a>(rows: impl Iterator<Item = &'a FlowJson>) -> String {
             format!("{}/{}/{}", r.publishes[0], r.publishes[1], r.publishes[2]),
             r.incomplete.to_string(),
             r.anomalies.to_string(),
-            r.closed_by.unwrap_or("-").to_string(),
+            // After a DISCONNECT, who then closed TCP is a detail; for the rest it is the point.
+            match (r.closed_by, r.closed_side) {
+                (Some(how), Some(side)) if how != "disconnect" => format!("{how}:{side}"),
+                (Some(how), _) => how.to_string(),
+                (None, _) => "-".to_string(),
+            },
         ]);
     }
     t.render()

@@ -290,7 +290,7 @@ impl Analyzer {
         // The capture's last frame: the close of a connection still open at the end.
         let frame = self.last_frame;
         for stream in open {
-            self.close_connection(stream, end_ts, frame, CloseHow::CaptureEnd);
+            self.close_connection(stream, end_ts, frame, CloseHow::CaptureEnd, None);
         }
         // Packets that arrived on a connection after its close started transactions that can
         // no longer finish: they end with the connection's end.
@@ -413,7 +413,7 @@ impl Analyzer {
             && !old.closed
         {
             // 4-tuple reuse without a close event: end the old one first.
-            self.close_connection(o.stream, o.ts, o.frame, CloseHow::Fin);
+            self.close_connection(o.stream, o.ts, o.frame, CloseHow::Fin, None);
         }
         let idx = self.trace.push_connection(Connection::new(
             o.stream,
@@ -564,10 +564,17 @@ impl Analyzer {
     }
 
     fn on_closed(&mut self, c: ConnectionClosed) {
-        self.close_connection(c.stream, c.ts, c.frame, c.how);
+        self.close_connection(c.stream, c.ts, c.frame, c.how, c.by);
     }
 
-    fn close_connection(&mut self, stream: u32, ts: Timestamp, frame: u64, how: CloseHow) {
+    fn close_connection(
+        &mut self,
+        stream: u32,
+        ts: Timestamp,
+        frame: u64,
+        how: CloseHow,
+        by: Option<Direction>,
+    ) {
         let Some(st) = self.conns.get_mut(&stream) else {
             return;
         };
@@ -636,6 +643,7 @@ impl Analyzer {
             c.closed_ts = Some(ts);
             c.closed_frame = Some(frame);
             c.closed_by = Some(closed_by);
+            c.closed_side = by;
         }
         let will_expected = disconnect.is_none_or(|(_, rc)| rc == 0x04);
         let mqtt_seen = connect_seen
@@ -652,11 +660,12 @@ impl Analyzer {
                 .and_then(|c| c.will.as_ref())
                 .map(|w| self.trace.str(w.topic).to_owned());
             let how_s = ClosedBy::as_str(&closed_by);
+            let side = by.map_or(String::new(), |d| format!(" from the {}", d.sender()));
             let message = match will {
-                Some(topic) if will_expected => {
-                    format!("closed by {how_s} without DISCONNECT; will on \"{topic}\" expected")
-                }
-                _ => format!("closed by {how_s} without DISCONNECT"),
+                Some(topic) if will_expected => format!(
+                    "closed by {how_s}{side} without DISCONNECT; will on \"{topic}\" expected"
+                ),
+                _ => format!("closed by {how_s}{side} without DISCONNECT"),
             };
             self.anomaly(
                 AnomalyCode::ClosedWithoutDisconnect,

@@ -133,24 +133,23 @@ fn append_connection(
     }
     if let (Some(ts), Some(how)) = (c.closed_ts, c.closed_by) {
         let frame = c.closed_frame.unwrap_or_default();
+        let side = c
+            .closed_side
+            .map_or(String::new(), |d| format!(" from the {}", d.sender()));
         let (text, mark) = match how {
             ClosedBy::Disconnect { dir, reason_code } => (
                 format!(
                     "closed after DISCONNECT from the {} (reason 0x{reason_code:02x})",
-                    if dir == Direction::ToBroker {
-                        "client"
-                    } else {
-                        "broker"
-                    }
+                    dir.sender()
                 ),
                 Mark::None,
             ),
             ClosedBy::Fin => (
-                "closed by TCP FIN without DISCONNECT".to_string(),
+                format!("closed by TCP FIN{side} without DISCONNECT"),
                 Mark::Warning,
             ),
             ClosedBy::Rst => (
-                "reset by TCP RST without DISCONNECT".to_string(),
+                format!("reset by TCP RST{side} without DISCONNECT"),
                 Mark::Warning,
             ),
             ClosedBy::IdleTimeout => ("idle timeout: no more segments".to_string(), Mark::Warning),

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use super::schema::{column_name, table};
 use crate::codec::PacketType;
 use crate::filter::{Filter, transport_name};
-use crate::input::{RoleSource, Timestamp};
+use crate::input::{Direction, RoleSource, Timestamp};
 use crate::model::{PacketRecord, Sym, Trace};
 
 table!(PacketRow<'a>, PacketBuilder {
@@ -64,6 +64,7 @@ table!(ConnectionRow<'a>, ConnectionBuilder {
     closed_ts: Option<f64> = "time it closed",
     closed_frame: Option<u64> = "frame it closed at",
     closed_by: Option<&'a str> = "disconnect, fin, rst, idle, keepalive or capture_end",
+    closed_side: Option<&'a str> = "client or broker: who sent the RST or the first FIN",
     duration_s: f64 = "seconds from open to close (or to the end of the capture)",
     packets_to_broker: u64 = "MQTT packets client to broker",
     packets_to_client: u64 = "MQTT packets broker to client",
@@ -387,6 +388,7 @@ pub(crate) fn connection_rows<'a>(
             closed_ts: c.closed_ts.map(secs),
             closed_frame: c.closed_frame,
             closed_by: c.closed_by.map(|b| b.as_str()),
+            closed_side: c.closed_side.map(Direction::sender),
             duration_s: c.duration_nanos(end.unwrap_or(c.opened_ts)).max(0) as f64 / 1e9,
             packets_to_broker: c.to_broker.packets,
             packets_to_client: c.to_client.packets,

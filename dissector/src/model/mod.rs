@@ -397,6 +397,9 @@ pub struct Connection {
     pub closed_frame: Option<u64>,
     /// How it closed (None while open).
     pub closed_by: Option<ClosedBy>,
+    /// Which side ended the TCP connection: the sender of the RST or of the first FIN (None
+    /// while open, at capture end or idle timeout).
+    pub closed_side: Option<Direction>,
     /// Client → broker counters.
     pub to_broker: DirCounters,
     /// Broker → client counters.
@@ -447,6 +450,7 @@ impl Connection {
             closed_ts: None,
             closed_frame: None,
             closed_by: None,
+            closed_side: None,
             to_broker: DirCounters::default(),
             to_client: DirCounters::default(),
             tls: None,

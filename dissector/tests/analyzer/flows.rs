@@ -509,6 +509,34 @@ fn mid_stream_connection_reset_is_closed_without_disconnect() {
 }
 
 #[test]
+fn the_side_that_reset_the_connection_is_recorded_and_named() {
+    let t = Script::with_roles(RoleSource::Port)
+        .c(PINGREQ)
+        .b(PINGRESP)
+        .close_from(0, CloseHow::Rst, Some(Direction::ToClient))
+        .run();
+    let c = &t.connections[0];
+    assert_eq!(c.closed_by, Some(ClosedBy::Rst));
+    assert_eq!(c.closed_side, Some(Direction::ToClient));
+    let a = t
+        .anomalies
+        .iter()
+        .find(|a| a.code == AnomalyCode::ClosedWithoutDisconnect)
+        .expect("closed without DISCONNECT");
+    assert_eq!(
+        a.message,
+        "closed by rst from the broker without DISCONNECT"
+    );
+}
+
+#[test]
+fn capture_end_has_no_closing_side() {
+    let t = Script::with_roles(RoleSource::Port).c(PINGREQ).run();
+    assert_eq!(t.connections[0].closed_by, Some(ClosedBy::CaptureEnd));
+    assert_eq!(t.connections[0].closed_side, None);
+}
+
+#[test]
 fn will_of_a_killed_client_is_matched_to_the_broker_publishing_it() {
     // Stream 0: watcher subscribed to will/#. Stream 1: "dying" with a will, reset.
     let mut s = Script::new();

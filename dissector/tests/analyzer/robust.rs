@@ -156,6 +156,7 @@ fn run(steps: &[Step], config: AnalyzerConfig) -> dissector::model::Trace {
                     CloseHow::IdleTimeout,
                     CloseHow::CaptureEnd,
                 ][usize::from(*how)],
+                by: None,
             })),
             Step::Wait(ms) => ts += i64::from(*ms) * 1_000_000,
         }

@@ -188,8 +188,13 @@ impl Script {
         self
     }
 
-    /// Closes `stream`.
+    /// Closes `stream` without saying which side did.
     pub fn close(&mut self, stream: u32, how: CloseHow) -> &mut Script {
+        self.close_from(stream, how, None)
+    }
+
+    /// Closes `stream`, ended by the sender of direction `by` (first FIN or RST).
+    pub fn close_from(&mut self, stream: u32, how: CloseHow, by: Option<Direction>) -> &mut Script {
         self.now += MS;
         self.frame += 1;
         self.events.push(Ev::Close(ConnectionClosed {
@@ -197,6 +202,7 @@ impl Script {
             ts: Timestamp(self.now),
             frame: self.frame,
             how,
+            by,
         }));
         self
     }

@@ -27,6 +27,7 @@
 
 pub mod error;
 mod framer;
+pub mod layers;
 pub mod live;
 mod midstream;
 pub mod net;

@@ -273,14 +273,7 @@ pub fn strip_link(linktype: u32, data: &[u8]) -> Option<(EtherType, &[u8])> {
         linktype::IPV4 => Some((EtherType::IPV4, data)),
         linktype::IPV6 => Some((EtherType::IPV6, data)),
         linktype::NULL | linktype::LOOP => {
-            let raw: [u8; 4] = data.get(0..4)?.try_into().ok()?;
-            // NULL is in the capturing host's byte order, which the file does not record: the
-            // family values are small, so the non-zero end tells the order.
-            let family = if linktype == linktype::LOOP || (raw[0] == 0 && raw[1] == 0) {
-                u32::from_be_bytes(raw)
-            } else {
-                u32::from_le_bytes(raw)
-            };
+            let family = loopback_family(linktype, data.get(0..4)?.try_into().ok()?);
             let payload = data.get(4..)?;
             match family {
                 2 => Some((EtherType::IPV4, payload)),
@@ -290,6 +283,17 @@ pub fn strip_link(linktype: u32, data: &[u8]) -> Option<(EtherType, &[u8])> {
             }
         }
         _ => None,
+    }
+}
+
+/// The address family of a NULL or LOOP header (BSD `AF_*` value).
+pub(crate) fn loopback_family(linktype: u32, raw: [u8; 4]) -> u32 {
+    // NULL is in the capturing host's byte order, which the file does not record: the family
+    // values are small, so the non-zero end tells the order.
+    if linktype == linktype::LOOP || (raw[0] == 0 && raw[1] == 0) {
+        u32::from_be_bytes(raw)
+    } else {
+        u32::from_le_bytes(raw)
     }
 }
 

@@ -7,10 +7,10 @@
 //! is still delivered. See `docs/capture.md`.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
-use std::sync::Arc;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use dissector::input::Timestamp;
 use pcap_parser::pcapng::Block;
@@ -46,7 +46,7 @@ const MAX_RECORD: usize = 16 << 20;
 const MAX_LEGACY_RECORD: u32 = 262_144;
 
 /// A pcapng interface: what its packets' link type and timestamps mean.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Interface {
     linktype: u32,
     /// Timestamp units per second.
@@ -56,7 +56,7 @@ struct Interface {
 }
 
 /// What kind of file, once its header was read.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Format {
     /// Before the first header block.
     Unknown,
@@ -138,6 +138,12 @@ pub struct FileSource {
     total: Option<u64>,
     /// The compressed input ended early (see `FullReader::cut`).
     input_cut: Arc<AtomicBool>,
+    /// The input is gzip-compressed (offsets are then in the decompressed stream).
+    compressed: bool,
+    /// The file, when the capture can be re-read by offset (opened by path, not compressed).
+    seekable: Option<PathBuf>,
+    /// What each section's records mean, shared with the [`FrameReader`]s handed out.
+    layout: Arc<Mutex<Layout>>,
 }
 
 impl std::fmt::Debug for FileSource {
@@ -160,6 +166,9 @@ impl FileSource {
         let total = file.metadata().ok().map(|m| m.len());
         let mut source = FileSource::from_reader(file, &path.display().to_string())?;
         source.total = total;
+        if !source.compressed {
+            source.seekable = Some(path.to_path_buf());
+        }
         Ok(source)
     }
 
@@ -180,7 +189,8 @@ impl FileSource {
         })?;
         // RFC 1952 §2.3.1: a gzip member starts with 1f 8b.
         let input_cut = Arc::new(AtomicBool::new(false));
-        let inner: Box<dyn Read + Send> = if head.starts_with(&[0x1f, 0x8b]) {
+        let compressed = head.starts_with(&[0x1f, 0x8b]);
+        let inner: Box<dyn Read + Send> = if compressed {
             Box::new(FullReader {
                 inner: BufReader::with_capacity(
                     64 * 1024,
@@ -197,6 +207,7 @@ impl FileSource {
         match FileSource::from_stream(inner, what, file_read) {
             Ok(mut source) => {
                 source.input_cut = input_cut;
+                source.compressed = compressed;
                 Ok(source)
             }
             // A gzip cut before four bytes decompress looks empty or unrecognisable (the magic
@@ -288,6 +299,9 @@ impl FileSource {
             file_read,
             total: None,
             input_cut: Arc::new(AtomicBool::new(false)),
+            compressed: false,
+            seekable: None,
+            layout: Arc::default(),
         })
     }
 
@@ -304,6 +318,25 @@ impl FileSource {
     /// Frames delivered so far.
     pub fn frames(&self) -> u64 {
         self.frames
+    }
+
+    /// Offset of the record last delivered by [`FileSource::next_with`] (its block or record
+    /// header), in the file for uncompressed captures, in the decompressed stream for `.gz`.
+    /// Valid inside the callback and until the next call.
+    pub fn record_offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// A reader that reads frames again by [`FileSource::record_offset`], as Wireshark re-reads
+    /// the selected frame from the file. `None` when the capture cannot be re-read by offset: a
+    /// gzip file (no seeking in a deflate stream) or a source built from a reader. It shares
+    /// what this source learns of the file's sections and interfaces as it reads on.
+    pub fn frame_reader(&self) -> Option<FrameReader> {
+        Some(FrameReader {
+            path: self.seekable.clone()?,
+            file: None,
+            layout: Arc::clone(&self.layout),
+        })
     }
 
     /// Reads the next frame and hands it to `f`; `Ok(None)` at the clean end of the capture.
@@ -323,12 +356,27 @@ impl FileSource {
             let step = match self.reader.next() {
                 Ok((len, block)) => {
                     self.pending_consume = len;
+                    let starts_section = match &block {
+                        PcapBlockOwned::LegacyHeader(h) => Some(h.is_bigendian()),
+                        PcapBlockOwned::NG(Block::SectionHeader(shb)) => Some(shb.big_endian()),
+                        _ => None,
+                    };
+                    let describes_interface =
+                        matches!(block, PcapBlockOwned::NG(Block::InterfaceDescription(_)));
                     match classify_block(&mut self.format, block, self.frames + 1, self.offset) {
                         Ok(Some(frame)) => {
                             self.frames += 1;
                             return Ok(Some(f(&frame)));
                         }
-                        Ok(None) => Step::Continue,
+                        Ok(None) => {
+                            if starts_section.is_some() || describes_interface {
+                                self.layout
+                                    .lock()
+                                    .unwrap_or_else(PoisonError::into_inner)
+                                    .update(self.offset, starts_section, &self.format);
+                            }
+                            Step::Continue
+                        }
                         Err(detail) => Step::Fail(CaptureError::Corrupt {
                             offset: self.offset,
                             detail,
@@ -473,6 +521,206 @@ impl FileSource {
                 let be = u32::from_be_bytes(raw);
                 Some(le.min(be) as usize)
             }
+        }
+    }
+}
+
+/// Most sections remembered for re-reading: a file of nothing but section headers must not
+/// make the layout grow without bound (frames of later sections then cannot be re-read).
+const MAX_SECTIONS: usize = 4096;
+/// Most interfaces per section remembered for re-reading, for the same reason.
+const MAX_INTERFACES: usize = 4096;
+
+/// One section of a capture as far as it was read: where it starts and what its records mean.
+#[derive(Debug, Clone)]
+struct Section {
+    /// Offset of its file header (pcap) or section header block (pcapng).
+    start: u64,
+    /// Its records are big-endian.
+    big_endian: bool,
+    /// Link type and time resolution of its records.
+    format: Format,
+}
+
+/// The sections a [`FileSource`] has read, shared with its [`FrameReader`]s.
+#[derive(Debug, Default)]
+struct Layout {
+    sections: Vec<Section>,
+}
+
+impl Layout {
+    /// Takes in a header block read at `offset`: a new section (`starts_section` = its byte
+    /// order), or an interface added to the current one.
+    fn update(&mut self, offset: u64, starts_section: Option<bool>, format: &Format) {
+        match starts_section {
+            Some(big_endian) if self.sections.len() < MAX_SECTIONS => self.sections.push(Section {
+                start: offset,
+                big_endian,
+                format: format.clone(),
+            }),
+            Some(_) => {}
+            // One interface more: copy just it (cloning the whole list per block would be
+            // quadratic in a file of many interface blocks).
+            None => {
+                if let Some(Section {
+                    format: Format::PcapNg { interfaces: mine },
+                    ..
+                }) = self.sections.last_mut()
+                    && let Format::PcapNg { interfaces } = format
+                    && let Some(added) = interfaces.last()
+                    && mine.len() < MAX_INTERFACES
+                {
+                    mine.push(*added);
+                }
+            }
+        }
+    }
+
+    /// The section holding the record at `offset`.
+    fn section_at(&self, offset: u64) -> Option<&Section> {
+        let after = self.sections.partition_point(|s| s.start <= offset);
+        self.sections.get(after.checked_sub(1)?)
+    }
+}
+
+/// A frame read again from its file, owning its bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedFrame {
+    /// Frame number, 1-based.
+    pub number: u64,
+    /// Capture time.
+    pub ts: Timestamp,
+    /// Link-layer type (pcap LINKTYPE_*).
+    pub linktype: u32,
+    /// Length of the frame on the wire.
+    pub wire_len: u32,
+    /// The captured bytes.
+    pub data: Vec<u8>,
+}
+
+impl OwnedFrame {
+    /// Copies a borrowed frame.
+    pub fn from_raw(frame: &RawFrame<'_>) -> OwnedFrame {
+        OwnedFrame {
+            number: frame.number,
+            ts: frame.ts,
+            linktype: frame.linktype,
+            wire_len: frame.wire_len,
+            data: frame.data.to_vec(),
+        }
+    }
+
+    /// The frame as a [`RawFrame`] borrowing these bytes.
+    pub fn as_raw(&self) -> RawFrame<'_> {
+        RawFrame {
+            number: self.number,
+            ts: self.ts,
+            linktype: self.linktype,
+            caplen: u32::try_from(self.data.len()).unwrap_or(u32::MAX),
+            wire_len: self.wire_len,
+            data: &self.data,
+        }
+    }
+}
+
+/// Reads single frames of an uncompressed capture file by record offset (see
+/// [`FileSource::frame_reader`]). Each read seeks and reads one record: nothing is cached.
+#[derive(Debug)]
+pub struct FrameReader {
+    path: PathBuf,
+    /// Opened on first use.
+    file: Option<File>,
+    layout: Arc<Mutex<Layout>>,
+}
+
+impl FrameReader {
+    /// Reads the record at `offset` (a [`FileSource::record_offset`]) and numbers it `number`.
+    /// An offset that holds no frame, or a file changed since it was read, is an error.
+    pub fn read_frame_at(&mut self, offset: u64, number: u64) -> Result<OwnedFrame, CaptureError> {
+        let section = self
+            .layout
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .section_at(offset)
+            .cloned()
+            .ok_or_else(|| CaptureError::Corrupt {
+                offset,
+                detail: "no section of the file was read before this offset".to_string(),
+                frames: 0,
+            })?;
+        let corrupt = |detail: String| CaptureError::Corrupt {
+            offset,
+            detail,
+            frames: 0,
+        };
+        let read_error = |e: std::io::Error| CaptureError::Read {
+            offset,
+            detail: e.to_string(),
+        };
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => {
+                self.file
+                    .insert(File::open(&self.path).map_err(|source| CaptureError::Open {
+                        path: self.path.clone(),
+                        source,
+                    })?)
+            }
+        };
+        file.seek(SeekFrom::Start(offset)).map_err(read_error)?;
+        // Both formats start a record with a length we can read before the rest: pcap's
+        // captured length at bytes 8..12 of its 16-byte header, pcapng's block length at 4..8.
+        let (head_len, len_at) = match section.format {
+            Format::Pcap { .. } => (16, 8),
+            _ => (8, 4),
+        };
+        let mut record = vec![0u8; head_len];
+        file.read_exact(&mut record).map_err(read_error)?;
+        let raw: [u8; 4] = record
+            .get(len_at..len_at + 4)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| corrupt("short record header".to_string()))?;
+        let claimed = if section.big_endian {
+            u32::from_be_bytes(raw)
+        } else {
+            u32::from_le_bytes(raw)
+        } as usize;
+        let (total, limit) = match section.format {
+            Format::Pcap { max_record, .. } => (claimed + 16, max_record as usize + 16),
+            _ => (claimed, MAX_RECORD),
+        };
+        if total < head_len || total > limit {
+            return Err(corrupt(format!("record claims {claimed} bytes")));
+        }
+        record.resize(total, 0);
+        file.read_exact(&mut record[head_len..])
+            .map_err(read_error)?;
+        let mut format = section.format.clone();
+        let block = match format {
+            Format::Pcap { big_endian, .. } => {
+                let parsed = if big_endian {
+                    pcap_parser::parse_pcap_frame_be(&record)
+                } else {
+                    pcap_parser::parse_pcap_frame(&record)
+                };
+                parsed.map(|(_, b)| PcapBlockOwned::Legacy(b))
+            }
+            _ => {
+                let parsed = if section.big_endian {
+                    pcap_parser::pcapng::parse_block_be(&record)
+                } else {
+                    pcap_parser::pcapng::parse_block_le(&record)
+                };
+                parsed.map(|(_, b)| PcapBlockOwned::NG(b))
+            }
+        }
+        .map_err(|e| corrupt(format!("unparsable record ({e:?})")))?;
+        match classify_block(&mut format, block, number, offset) {
+            Ok(Some(frame)) => Ok(OwnedFrame::from_raw(&frame)),
+            Ok(None) => Err(corrupt(
+                "the record at this offset is not a frame".to_string(),
+            )),
+            Err(detail) => Err(corrupt(detail)),
         }
     }
 }
@@ -676,5 +924,118 @@ mod tests {
         let err = FileSource::from_reader(std::io::Cursor::new(Vec::new()), "x")
             .expect_err("empty is not a capture");
         assert!(matches!(err, CaptureError::Empty { .. }));
+    }
+
+    /// Every frame of `path` read in order, with its record offset.
+    fn frames_with_offsets(source: &mut FileSource) -> Vec<(u64, OwnedFrame)> {
+        let mut out = Vec::new();
+        while let Some(frame) = source
+            .next_with(OwnedFrame::from_raw)
+            .expect("sample reads")
+        {
+            out.push((source.record_offset(), frame));
+        }
+        out
+    }
+
+    #[test]
+    fn every_frame_of_a_pcap_reads_back_identically_by_offset() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/websocket.pcap");
+        let mut source = FileSource::open(&path).expect("sample opens");
+        let mut reader = source.frame_reader().expect("a plain file can be re-read");
+        let frames = frames_with_offsets(&mut source);
+        assert_eq!(frames.len(), 28);
+        // Backwards, so every read seeks.
+        for (offset, frame) in frames.iter().rev() {
+            let again = reader
+                .read_frame_at(*offset, frame.number)
+                .expect("record re-reads");
+            assert_eq!(&again, frame);
+        }
+        // Past the end of the file is an error, not a panic or an empty frame.
+        assert!(reader.read_frame_at(1 << 40, 1).is_err());
+    }
+
+    /// A little-endian pcapng block: type, length, body padded to 32 bits, length again.
+    fn ng_block(kind: u32, body: &[u8]) -> Vec<u8> {
+        let padded = body.len().div_ceil(4) * 4;
+        let len = (12 + padded) as u32;
+        let mut b = Vec::new();
+        b.extend_from_slice(&kind.to_le_bytes());
+        b.extend_from_slice(&len.to_le_bytes());
+        b.extend_from_slice(body);
+        b.resize(8 + padded, 0);
+        b.extend_from_slice(&len.to_le_bytes());
+        b
+    }
+
+    fn ng_section(linktype: u16, payloads: &[&[u8]]) -> Vec<u8> {
+        // SHB: byte-order magic, version 1.0, section length unknown (-1).
+        let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+        shb.extend_from_slice(&[1, 0, 0, 0]);
+        shb.extend_from_slice(&(-1i64).to_le_bytes());
+        let mut out = ng_block(0x0a0d_0d0a, &shb);
+        let mut idb = linktype.to_le_bytes().to_vec();
+        idb.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+        out.extend(ng_block(1, &idb));
+        for (i, p) in payloads.iter().enumerate() {
+            let mut epb = 0u32.to_le_bytes().to_vec();
+            epb.extend_from_slice(&0u32.to_le_bytes());
+            epb.extend_from_slice(&(1_000_000 * (i as u32 + 1)).to_le_bytes());
+            epb.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            epb.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            epb.extend_from_slice(p);
+            out.extend(ng_block(6, &epb));
+        }
+        out
+    }
+
+    #[test]
+    fn pcapng_frames_read_back_with_their_own_sections_link_type() {
+        let mut file = ng_section(1, &[b"ethernet frame", b"second"]);
+        file.extend(ng_section(101, &[b"\x45raw ip"]));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("two-sections.pcapng");
+        std::fs::write(&path, &file).expect("write");
+        let mut source = FileSource::open(&path).expect("opens");
+        let mut reader = source.frame_reader().expect("re-readable");
+        let frames = frames_with_offsets(&mut source);
+        assert_eq!(
+            frames.iter().map(|(_, f)| f.linktype).collect::<Vec<_>>(),
+            [1, 1, 101]
+        );
+        for (offset, frame) in frames.iter().rev() {
+            assert_eq!(
+                &reader
+                    .read_frame_at(*offset, frame.number)
+                    .expect("re-reads"),
+                frame
+            );
+        }
+        // The section header itself is no frame.
+        assert!(reader.read_frame_at(0, 1).is_err());
+    }
+
+    #[test]
+    fn gzip_and_reader_sources_cannot_be_re_read_by_offset() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/websocket.pcap");
+        let bytes = std::fs::read(&path).expect("sample");
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &bytes).expect("compress");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let gz_path = dir.path().join("ws.pcap.gz");
+        std::fs::write(&gz_path, gz.finish().expect("compress")).expect("write");
+        assert!(
+            FileSource::open(&gz_path)
+                .expect("gz opens")
+                .frame_reader()
+                .is_none()
+        );
+        assert!(
+            FileSource::from_reader(std::io::Cursor::new(bytes), "mem")
+                .expect("opens")
+                .frame_reader()
+                .is_none()
+        );
     }
 }

@@ -401,29 +401,15 @@ impl WsDecoder {
     }
 
     fn decode_header(&mut self) -> Result<CurrentFrame, WsError> {
-        let h = &self.header;
-        let fin = h[0] & 0x80 != 0;
-        let rsv = (h[0] >> 4) & 0x07;
-        let opcode = h[0] & 0x0f;
-        let masked = h[1] & 0x80 != 0;
-        let len7 = h[1] & 0x7f;
-        if rsv != 0 {
-            return Err(WsError::ReservedBits(rsv));
+        let h = read_header(self.header.get(..self.header_len).unwrap_or_default())
+            .ok_or(WsError::BadLength)?;
+        if h.rsv != 0 {
+            return Err(WsError::ReservedBits(h.rsv));
         }
-        let (len, at) = match len7 {
-            126 => (u64::from(u16::from_be_bytes([h[2], h[3]])), 4),
-            127 => {
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&h[2..10]);
-                let len = u64::from_be_bytes(b);
-                if len >> 63 != 0 {
-                    return Err(WsError::BadLength);
-                }
-                (len, 10)
-            }
-            n => (u64::from(n), 2),
-        };
-        let mask = masked.then(|| [h[at], h[at + 1], h[at + 2], h[at + 3]]);
+        if h.payload_len >> 63 != 0 {
+            return Err(WsError::BadLength);
+        }
+        let (fin, opcode, mask, len) = (h.fin, h.opcode, h.mask, h.payload_len);
         match opcode {
             0 => {
                 if !self.in_message {
@@ -450,6 +436,49 @@ impl WsDecoder {
             seen: 0,
         })
     }
+}
+
+/// A WebSocket frame header as it stands at the start of a buffer (RFC 6455 §5.2), not yet
+/// checked against the framing rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WsHeader {
+    /// FIN: the last frame of a message.
+    pub fin: bool,
+    /// RSV1..3 (non-zero only with an extension).
+    pub rsv: u8,
+    /// Opcode (0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong).
+    pub opcode: u8,
+    /// Masking key, when the MASK bit is set.
+    pub mask: Option<[u8; 4]>,
+    /// Payload length (7-bit, 16-bit or 64-bit form).
+    pub payload_len: u64,
+    /// Header bytes: 2, plus 2 or 8 of extended length, plus 4 of key.
+    pub len: usize,
+}
+
+/// Reads the frame header at the start of `buf`; `None` when `buf` is shorter than it.
+pub(crate) fn read_header(buf: &[u8]) -> Option<WsHeader> {
+    let (&first, &second) = (buf.first()?, buf.get(1)?);
+    let len = header_len(buf);
+    let head = buf.get(..len)?;
+    let (payload_len, key_at) = match second & 0x7f {
+        126 => (u64::from(be_u16(head, 2)), 4),
+        127 => (u64::from_be_bytes(head.get(2..10)?.try_into().ok()?), 10),
+        n => (u64::from(n), 2),
+    };
+    let mask = if second & 0x80 != 0 {
+        Some(head.get(key_at..key_at + 4)?.try_into().ok()?)
+    } else {
+        None
+    };
+    Some(WsHeader {
+        fin: first & 0x80 != 0,
+        rsv: (first >> 4) & 0x07,
+        opcode: first & 0x0f,
+        mask,
+        payload_len,
+        len,
+    })
 }
 
 /// Header length implied by the bytes read so far (RFC 6455 §5.2).

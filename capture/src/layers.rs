@@ -9,7 +9,7 @@
 //! application bytes (the MQTT stream) lie in the frame, unmasking included, so a viewer can
 //! find a reassembled packet's bytes inside each frame it came from.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 
 use etherparse::{
@@ -135,6 +135,8 @@ pub struct FrameLayers {
     /// not be placed: a WebSocket segment starting inside a frame begun in an earlier segment
     /// (its header, so its key, is elsewhere), or a header cut short.
     pub app_complete: bool,
+    /// Sender and receiver of the TCP segment, when the frame holds one.
+    pub tcp: Option<(SocketAddr, SocketAddr)>,
 }
 
 impl FrameLayers {
@@ -183,6 +185,7 @@ pub fn dissect(frame: &RawFrame<'_>, ws: WebSocketHint) -> FrameLayers {
         layers: vec![frame_layer(frame)],
         app: Vec::new(),
         app_complete: false,
+        tcp: None,
     };
     let Some((ether_type, rest)) = net::strip_link(frame.linktype, data) else {
         out.layers.push(data_layer(
@@ -216,14 +219,24 @@ pub fn dissect(frame: &RawFrame<'_>, ws: WebSocketHint) -> FrameLayers {
         return out;
     };
     let spans = Spans { base: data };
-    let fragmented = match &sliced.net {
+    let (fragmented, src, dst): (bool, IpAddr, IpAddr) = match &sliced.net {
         Some(LaxNetSlice::Ipv4(v4)) => {
             out.layers.push(ipv4_layer(&spans, v4));
-            v4.is_payload_fragmented()
+            let h = v4.header();
+            (
+                v4.is_payload_fragmented(),
+                h.source_addr().into(),
+                h.destination_addr().into(),
+            )
         }
         Some(LaxNetSlice::Ipv6(v6)) => {
             out.layers.push(ipv6_layer(&spans, v6));
-            v6.is_payload_fragmented()
+            let h = v6.header();
+            (
+                v6.is_payload_fragmented(),
+                h.source_addr().into(),
+                h.destination_addr().into(),
+            )
         }
         _ => return out,
     };
@@ -258,6 +271,10 @@ pub fn dissect(frame: &RawFrame<'_>, ws: WebSocketHint) -> FrameLayers {
         }
     };
     out.layers.push(tcp_layer(&spans, tcp));
+    out.tcp = Some((
+        SocketAddr::new(src, tcp.source_port()),
+        SocketAddr::new(dst, tcp.destination_port()),
+    ));
     let Some(payload) = spans.of(tcp.payload()) else {
         return out;
     };
@@ -757,10 +774,11 @@ fn tcp_layer(s: &Spans<'_>, tcp: &TcpSlice<'_>) -> Layer {
         .filter(|(b, _, _)| flags & b != 0)
         .map(|(_, _, short)| *short)
         .collect();
+    // Every flag bit covers the two bytes of the flags field, as the field itself does.
     let mut flag_fields = vec![Field::new(
         "Reserved",
         set(flags & 0xe00 != 0),
-        s.at(at + 12, 1),
+        s.at(at + 12, 2),
     )];
     flag_fields.extend(
         bits.iter()
@@ -933,6 +951,14 @@ fn websocket_layers(data: &[u8], payload: Range<usize>, from_client: bool, out: 
                     end - at
                 )
             } else if at == payload.start {
+                // Unmasked (server) payload is usable as is; masked payload needs the key of a
+                // header in an earlier segment.
+                if !from_client {
+                    out.app.push(AppSpan {
+                        range: at..end,
+                        mask: None,
+                    });
+                }
                 format!(
                     "WebSocket payload continued from an earlier segment ({} bytes)",
                     end - at
@@ -1122,6 +1148,10 @@ mod tests {
             Some(62..64)
         );
         assert!(l.app_complete);
+        assert_eq!(
+            l.tcp.map(|(s, d)| (s.to_string(), d.to_string())),
+            Some(("10.0.0.1:51000".into(), "10.0.0.2:1883".into()))
+        );
         assert_eq!(l.app_bytes(&frame), b"\xc0\x00");
         assert_eq!(l.app_to_frame(1..2), vec![63..64]);
     }

@@ -347,6 +347,15 @@ impl FileSource {
         &mut self,
         f: impl FnOnce(&RawFrame<'_>) -> T,
     ) -> Result<Option<T>, CaptureError> {
+        self.next_located(|frame, _| f(frame))
+    }
+
+    /// Like [`FileSource::next_with`], also handing over the frame's
+    /// [`FileSource::record_offset`] (to index frames for a [`FrameReader`] while reading).
+    pub fn next_located<T>(
+        &mut self,
+        f: impl FnOnce(&RawFrame<'_>, u64) -> T,
+    ) -> Result<Option<T>, CaptureError> {
         loop {
             if self.pending_consume > 0 {
                 self.reader.consume_noshift(self.pending_consume);
@@ -366,7 +375,7 @@ impl FileSource {
                     match classify_block(&mut self.format, block, self.frames + 1, self.offset) {
                         Ok(Some(frame)) => {
                             self.frames += 1;
-                            return Ok(Some(f(&frame)));
+                            return Ok(Some(f(&frame, self.offset)));
                         }
                         Ok(None) => {
                             if starts_section.is_some() || describes_interface {

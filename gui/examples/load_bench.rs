@@ -28,7 +28,7 @@ fn main() {
     };
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let started = Instant::now();
-    let (shared, producer) = sources::file(&path, false);
+    let (shared, producer, frames) = sources::file(&path, false);
     let job = match LoadJob::spawn(std::sync::Arc::clone(&shared), producer, None) {
         Ok(j) => j,
         Err(e) => {
@@ -37,6 +37,7 @@ fn main() {
         }
     };
     let mut doc = Document::new(path.display().to_string(), shared, Some(job));
+    doc.frames = frames;
     let mut first_screen = None;
     let mut frames = 0u64;
     while doc.is_loading() {
@@ -61,5 +62,9 @@ fn main() {
     );
     println!("load_s={:.3}", total.as_secs_f64());
     println!("ui_frames={frames}");
+    println!(
+        "frame_index_bytes={}",
+        gui::logic::frame_store::lock(&doc.frames).memory_bytes()
+    );
     println!("peak_rss_kib={}", peak_rss_kib());
 }

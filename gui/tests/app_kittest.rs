@@ -8,6 +8,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use gui::MqscopeApp;
 use gui::app::commands::Command;
+use gui::logic::packet_bytes::ByteView;
 
 const SAMPLE: &str = "mqtt5-session.pcap";
 const PACKETS: usize = 32;
@@ -125,7 +126,8 @@ fn selecting_a_packet_shows_its_fields_and_highlights_their_bytes() {
     // And the other way: a byte of the topic selects the topic field again.
     h.state_mut().push(Command::SelectField(None));
     h.run_steps(1);
-    h.state_mut().push(Command::SelectByte(range.start + 4));
+    h.state_mut()
+        .push(Command::SelectByte(ByteView::Mqtt, range.start + 4));
     h.run_steps(2);
     assert_eq!(
         h.state().doc.as_ref().and_then(|d| d.highlighted_bytes()),
@@ -369,4 +371,205 @@ fn dropping_a_capture_on_the_window_opens_it_and_remembers_it() {
     wait_loaded(&mut h);
     assert_eq!(displayed(&h), PACKETS);
     assert_eq!(h.state().state.recent.iter().next(), Some(path.as_path()));
+}
+
+/// The detail tree of the selected packet, as the details pane shows it.
+fn detail_tree(h: &mut Harness<'_, MqscopeApp>) -> gui::logic::detail_tree::DetailTree {
+    let doc = h.state_mut().doc.as_mut().expect("document");
+    let shared = std::sync::Arc::clone(&doc.shared);
+    let guard = shared.lock_for_ui();
+    doc.detail_tree(guard.trace(), false)
+        .cloned()
+        .expect("a packet is selected")
+}
+
+/// The path of the first tree line whose label starts with `prefix`.
+#[track_caller]
+fn path_of(h: &mut Harness<'_, MqscopeApp>, prefix: &str) -> Vec<usize> {
+    fn walk(
+        nodes: &[gui::logic::detail_tree::FieldNode],
+        prefix: &str,
+        path: &mut Vec<usize>,
+    ) -> bool {
+        for (i, n) in nodes.iter().enumerate() {
+            path.push(i);
+            if n.label.starts_with(prefix) || walk(&n.children, prefix, path) {
+                return true;
+            }
+            path.pop();
+        }
+        false
+    }
+    let tree = detail_tree(h);
+    let mut path = Vec::new();
+    assert!(
+        walk(&tree.roots, prefix, &mut path),
+        "no line starts with {prefix:?} in {:#?}",
+        tree.labels()
+    );
+    path
+}
+
+fn selected_label(h: &mut Harness<'_, MqscopeApp>) -> Option<String> {
+    let path = h.state().doc.as_ref()?.selected_field.clone()?;
+    detail_tree(h).node(&path).map(|n| n.label.clone())
+}
+
+/// Frame 18 of mqtt5-session.pcap, the first PUBLISH to "v5/props", against
+/// `tshark -r samples/mqtt5-session.pcap -V -Y frame.number==18 -d tcp.port==60251,mqtt`.
+#[test]
+fn the_details_tree_shows_the_frames_link_ip_and_tcp_layers_and_their_bytes() {
+    let mut h = loaded();
+    apply_filter(&mut h, "mqtt.topic == \"v5/props\"");
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(3);
+    h.get_by_label("Frame 18: 147 bytes on wire (1176 bits), 147 bytes captured (1176 bits)");
+    h.get_by_label("Ethernet II, Src: 00:00:00:00:00:00, Dst: 00:00:00:00:00:00");
+    h.get_by_label("Internet Protocol Version 4, Src: 127.0.0.1, Dst: 127.0.0.1");
+    h.get_by_label(
+        "Transmission Control Protocol, Src Port: 43846, Dst Port: 60251, Seq: 3896857313, \
+         Ack: 2110155779, Len: 81",
+    );
+    // The hex pane offers the raw frame and the MQTT bytes, and shows the frame first.
+    h.get_by_label("Frame 18 (147 bytes)");
+    h.get_by_label("Reassembled MQTT (81 bytes)");
+    assert_eq!(
+        h.state().doc.as_ref().map(|d| d.hex_view),
+        Some(ByteView::Frame(18))
+    );
+
+    // An IP field: selecting it opens its layer; tshark's values.
+    let ident = path_of(&mut h, "Identification:");
+    h.state_mut().push(Command::SelectField(Some(ident)));
+    h.run_steps(3);
+    h.get_by_label("Identification: 0x546d (21613)");
+    h.get_by_label("Header checksum: 0xe803");
+    h.get_by_label("Time to live: 64");
+
+    // A TCP field, clicked in the tree: its bytes light up in the frame tab.
+    let window = path_of(&mut h, "Window:");
+    h.state_mut().push(Command::SelectField(Some(window)));
+    h.run_steps(3);
+    h.get_by_label("Window: 64");
+    h.get_by_label("Source port: 43846").click_accesskit();
+    h.run_steps(3);
+    assert_eq!(
+        selected_label(&mut h).as_deref(),
+        Some("Source port: 43846")
+    );
+    let doc = h.state().doc.as_ref().expect("document");
+    assert_eq!(doc.selection(), Some((ByteView::Frame(18), 34..36)));
+    assert_eq!(doc.hex_view, ByteView::Frame(18));
+    let frame = doc
+        .packet_bytes()
+        .and_then(|b| b.frame(18))
+        .expect("frame 18 read back from the file");
+    assert_eq!(
+        frame.frame.data.get(34..36),
+        Some(&43846u16.to_be_bytes()[..])
+    );
+    let raw = doc
+        .shared
+        .lock_for_ui()
+        .trace()
+        .raw(doc.selected_packet.expect("sel"))
+        .map(<[u8]>::to_vec);
+    let hex = gui::logic::packet_bytes::hex_content(
+        doc.packet_bytes(),
+        doc.hex_view,
+        raw.as_deref(),
+        doc.selection().as_ref(),
+    );
+    assert_eq!(hex.selected, vec![34..36]);
+    // The packet's 81 MQTT bytes are the frame's last 81.
+    assert_eq!(hex.packet, vec![66..147]);
+
+    // Bytes clicked in the frame select their fields: the TTL, and the first MQTT byte.
+    h.state_mut()
+        .push(Command::SelectByte(ByteView::Frame(18), 22));
+    h.run_steps(2);
+    assert_eq!(selected_label(&mut h).as_deref(), Some("Time to live: 64"));
+    h.state_mut()
+        .push(Command::SelectByte(ByteView::Frame(18), 66));
+    h.run_steps(2);
+    assert_eq!(
+        selected_label(&mut h).as_deref(),
+        Some("Message type: PUBLISH (3)")
+    );
+    let doc = h.state().doc.as_ref().expect("document");
+    assert_eq!(doc.highlighted_bytes(), Some(0..1));
+    assert_eq!(doc.hex_view, ByteView::Frame(18), "the frame stays in view");
+}
+
+/// Frame 8 of websocket.pcap (the CONNECT, masked by the client), against
+/// `tshark -r samples/websocket.pcap -V -Y frame.number==8`.
+#[test]
+fn a_websocket_packet_shows_its_frame_header_and_its_unmasked_bytes_in_the_frame() {
+    let mut h = harness_with(Some(sample("websocket.pcap")));
+    wait_loaded(&mut h);
+    apply_filter(&mut h, "mqtt.msgtype == CONNECT");
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(3);
+    h.get_by_label("Frame 8: 89 bytes on wire (712 bits), 89 bytes captured (712 bits)");
+    h.get_by_label(
+        "Transmission Control Protocol, Src Port: 45300, Dst Port: 36283, Seq: 2594165437, \
+         Ack: 2806135614, Len: 23",
+    );
+    h.get_by_label("WebSocket, Binary, Fin, 17 bytes");
+    let key = path_of(&mut h, "Masking key:");
+    h.state_mut().push(Command::SelectField(Some(key)));
+    h.run_steps(3);
+    h.get_by_label("Masking key: 5fdc3c01");
+    h.get_by_label("Opcode: Binary (2)");
+    let doc = h.state().doc.as_ref().expect("document");
+    assert_eq!(doc.selection(), Some((ByteView::Frame(8), 68..72)));
+    let frame = doc
+        .packet_bytes()
+        .and_then(|b| b.frame(8))
+        .expect("frame 8");
+    // The 17 masked bytes at the end of the frame are the CONNECT.
+    assert_eq!(frame.pieces, vec![(0..17, 72..89)]);
+}
+
+#[test]
+fn a_packet_reassembled_from_several_segments_has_a_tab_per_frame() {
+    let mut h = harness_with(Some(sample("split-header.pcap")));
+    wait_loaded(&mut h);
+    let (p, first, last, len) = {
+        let doc = h.state().doc.as_ref().expect("document");
+        let guard = doc.shared.lock_for_ui();
+        let trace = guard.trace();
+        (0..trace.packets.len() as u64)
+            .find_map(|p| {
+                let r = trace.packet(p)?;
+                let len = trace.raw(p)?.len();
+                (r.frames_back > 0).then(|| (p, r.first_frame(), r.frame, len))
+            })
+            .expect("split-header.pcap has a packet split across segments")
+    };
+    h.state_mut().push(Command::SelectPacket(Some(p)));
+    h.run_steps(3);
+    let labels: Vec<String> = detail_tree(&mut h)
+        .labels()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    assert!(
+        labels.iter().any(|l| l.contains("reassembled segments")),
+        "{labels:#?}"
+    );
+    let doc = h.state().doc.as_ref().expect("document");
+    let bytes = doc.packet_bytes().expect("frames read");
+    let numbers: Vec<u64> = bytes.frames.iter().map(|f| f.frame.number).collect();
+    assert_eq!(numbers.first(), Some(&first));
+    assert_eq!(numbers.last(), Some(&last));
+    // Every MQTT byte was found in exactly one frame.
+    assert_eq!(
+        bytes.frames.iter().map(|f| f.mqtt_len()).sum::<usize>(),
+        len
+    );
+    for n in &numbers {
+        h.get_by_label_contains(&format!("Frame {n} ("));
+    }
+    h.get_by_label(&format!("Reassembled MQTT ({len} bytes)"));
 }

@@ -124,6 +124,13 @@ fn live_capture_shows_packets_as_they_arrive_and_saves_the_frames() {
     }
     assert!(seen >= 5, "only {seen} packets appeared");
     h.get_by_label_contains("CONNECT \"gui-live\"");
+    // A live packet's frame is kept in memory: its details show the lower layers (lo is
+    // Ethernet on Linux) and the hex pane a tab for the frame.
+    h.state_mut()
+        .push(gui::app::commands::Command::SelectPacket(Some(0)));
+    h.run_steps(3);
+    h.get_by_label_contains("Ethernet II, Src: 00:00:00:00:00:00");
+    h.get_by_label_contains(&format!("Dst Port: {port}"));
 
     h.get_by_label("Stop capture").click();
     for _ in 0..2000 {
@@ -142,4 +149,45 @@ fn live_capture_shows_packets_as_they_arrive_and_saves_the_frames() {
         &[0xd4, 0xc3, 0xb2, 0xa1],
         "a little-endian pcap file"
     );
+}
+
+/// Stop must end a capture that sees no traffic at all: a capture blocked in libpcap waiting
+/// for a frame would never notice the flag. The bound below only guards against a hang.
+#[test]
+fn stopping_an_idle_live_capture_ends_its_thread() {
+    if !is_root() {
+        eprintln!("skipped: capturing on lo needs root (or CAP_NET_RAW)");
+        return;
+    }
+    let port = free_port();
+    let mut h = harness_with(None);
+    h.run_steps(2);
+    h.get_by_label("Capture live…").click();
+    h.run_steps(5);
+    // Nothing listens on this port: not a single frame matches.
+    replace_text(&mut h, "Capture filter (BPF)", &format!("tcp port {port}"));
+    h.get_by_label("Start capture").click();
+    h.run_steps(3);
+    assert!(
+        h.state().is_loading(),
+        "capture running; problem: {:?}",
+        h.state().panels.live.problem
+    );
+    h.get_by_label("Stop capture").click();
+    let guard = std::time::Instant::now();
+    while h.state().is_loading() {
+        assert!(
+            guard.elapsed() < Duration::from_secs(60),
+            "the capture thread did not end after Stop"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let doc = h
+        .state()
+        .doc
+        .as_ref()
+        .expect("the capture's document stays open");
+    assert!(doc.progress.done && doc.progress.cancelled);
+    assert_eq!(doc.progress.frames, 0);
 }

@@ -44,12 +44,17 @@ impl MqscopeApp {
             }
             Command::SelectField(path) => {
                 if let Some(doc) = &mut self.doc {
-                    doc.selected_field = path;
+                    doc.select_field(path);
                 }
             }
-            Command::SelectByte(b) => {
+            Command::SelectByte(view, b) => {
                 if let Some(doc) = &mut self.doc {
-                    doc.select_byte(b);
+                    doc.select_byte(view, b);
+                }
+            }
+            Command::ShowBytes(view) => {
+                if let Some(doc) = &mut self.doc {
+                    doc.hex_view = view;
                 }
             }
             Command::StepSelection(delta) => {
@@ -126,14 +131,16 @@ impl MqscopeApp {
             self.state.recent.remove(path);
             return;
         }
-        let (shared, producer) = sources::file(path, self.state.show_passwords);
+        let (shared, producer, frames) = sources::file(path, self.state.show_passwords);
         let wake = self
             .ctx
             .clone()
             .map(|ctx| Box::new(move || ctx.request_repaint()) as Box<dyn Fn() + Send>);
         match LoadJob::spawn(std::sync::Arc::clone(&shared), producer, wake) {
             Ok(job) => {
-                self.doc = Some(Document::new(path.display().to_string(), shared, Some(job)));
+                let mut doc = Document::new(path.display().to_string(), shared, Some(job));
+                doc.frames = frames;
+                self.doc = Some(doc);
                 self.diagram = None;
                 self.state.recent.push(path);
                 // Keep the filter the user had typed: apply it to the new capture.
@@ -150,7 +157,7 @@ impl MqscopeApp {
 
     fn start_live(&mut self, req: super::commands::LiveRequest) {
         match sources::live(&req, self.state.show_passwords) {
-            Ok((shared, producer, stop)) => {
+            Ok((shared, producer, stop, frames)) => {
                 let wake = self
                     .ctx
                     .clone()
@@ -162,11 +169,10 @@ impl MqscopeApp {
                     stop,
                 ) {
                     Ok(job) => {
-                        self.doc = Some(Document::new(
-                            format!("live: {}", req.interface),
-                            shared,
-                            Some(job),
-                        ));
+                        let mut doc =
+                            Document::new(format!("live: {}", req.interface), shared, Some(job));
+                        doc.frames = frames;
+                        self.doc = Some(doc);
                         self.diagram = None;
                         self.panels.live.open = false;
                         self.panels.live.problem = None;

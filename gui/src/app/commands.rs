@@ -41,8 +41,10 @@ pub enum Command {
     SelectPacket(Option<u64>),
     /// Select a field of the detail tree (by its path), or nothing.
     SelectField(Option<Vec<usize>>),
-    /// Select the field covering a byte of the selected packet (a click in the hex pane).
-    SelectByte(usize),
+    /// Select the field covering a byte of a hex-pane tab (a click in the hex pane).
+    SelectByte(crate::logic::packet_bytes::ByteView, usize),
+    /// Show a tab of the hex pane.
+    ShowBytes(crate::logic::packet_bytes::ByteView),
     /// Move the packet selection by rows (keyboard).
     StepSelection(isize),
     /// Apply the filter bar's text as the display filter.
@@ -97,4 +99,6 @@ pub struct LiveRequest {
     pub bpf: String,
     /// Save the captured frames to this pcap file.
     pub save_to: Option<PathBuf>,
+    /// Megabytes of frame bytes kept for the hex pane (the oldest frames are dropped beyond).
+    pub keep_frames_mb: usize,
 }

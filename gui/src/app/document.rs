@@ -3,8 +3,12 @@
 
 use super::loading::{LoadJob, LoadProgress, SharedTrace};
 use crate::logic::detail_tree::{self, DetailTree};
+use crate::logic::frame_store::{self, FrameStore, SharedFrames};
+use crate::logic::packet_bytes::{self, ByteView, PacketBytes, PacketWhere};
 use crate::logic::packet_table::PacketTable;
+use capture::layers::WebSocketHint;
 use dissector::filter::{Filter, FilterError};
+use dissector::input::{Direction, Transport};
 use dissector::model::Trace;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,8 +41,12 @@ pub struct Document {
     pub selected_field: Option<Vec<usize>>,
     /// The selected connection (index), for the sequence diagram.
     pub selected_connection: Option<u32>,
-    /// The detail tree of the selected packet (built once per selection).
-    detail: Option<(u64, DetailTree)>,
+    /// Where the capture's raw frames can be found again (file offsets or kept bytes).
+    pub frames: SharedFrames,
+    /// The hex pane's tab: a frame of the selected packet, or its MQTT bytes.
+    pub hex_view: ByteView,
+    /// The detail tree and frames of the selected packet (built once per selection).
+    detail: Option<(u64, DetailTree, PacketBytes)>,
     /// When the table was last sorted.
     last_sort: Option<Instant>,
     /// Scroll the packet list to the selection on the next frame.
@@ -68,6 +76,8 @@ impl Document {
             selected_packet: None,
             selected_field: None,
             selected_connection: None,
+            frames: FrameStore::none(),
+            hex_view: ByteView::Mqtt,
             detail: None,
             last_sort: None,
             scroll_to_selection: false,
@@ -161,13 +171,51 @@ impl Document {
         }
     }
 
-    /// The detail tree of the selected packet (built on first use).
+    /// The detail tree of the selected packet (built on first use, with the packet's frames
+    /// read back from the frame store; the hex pane then shows the frame it completes in).
     pub fn detail_tree(&mut self, trace: &Trace, show_password: bool) -> Option<&DetailTree> {
         let p = self.selected_packet?;
-        if self.detail.as_ref().is_none_or(|(q, _)| *q != p) {
-            self.detail = Some((p, detail_tree::build(trace, p, show_password)));
+        if self.detail.as_ref().is_none_or(|(q, _, _)| *q != p) {
+            let bytes = self.packet_bytes_of(trace, p);
+            let tree = detail_tree::build_with_frames(trace, p, show_password, &bytes);
+            self.hex_view = bytes.default_tab();
+            self.detail = Some((p, tree, bytes));
         }
-        self.detail.as_ref().map(|(_, t)| t)
+        self.detail.as_ref().map(|(_, t, _)| t)
+    }
+
+    /// Reads the frames packet `p` came from.
+    fn packet_bytes_of(&self, trace: &Trace, p: u64) -> PacketBytes {
+        let Some(rec) = trace.packet(p) else {
+            return PacketBytes::default();
+        };
+        let Some(c) = trace.connection(rec.conn as usize) else {
+            return PacketBytes::default();
+        };
+        let (src, dst, ws) = match rec.dir {
+            Direction::ToBroker => (c.client, c.broker, WebSocketHint::FromClient),
+            Direction::ToClient => (c.broker, c.client, WebSocketHint::FromServer),
+        };
+        let at = PacketWhere {
+            first: rec.first_frame(),
+            last: rec.frame,
+            src,
+            dst,
+            ws: if c.transport == Transport::WebSocket {
+                ws
+            } else {
+                WebSocketHint::None
+            },
+        };
+        let mqtt = trace.raw(p).unwrap_or_default();
+        let mut store = frame_store::lock(&self.frames);
+        packet_bytes::collect(&at, mqtt, &mut |n| store.get(n))
+    }
+
+    /// The selected packet's frames, once its tree was built.
+    pub fn packet_bytes(&self) -> Option<&PacketBytes> {
+        let (p, _, bytes) = self.detail.as_ref()?;
+        (Some(*p) == self.selected_packet).then_some(bytes)
     }
 
     /// Forgets the cached detail tree (e.g. the password setting changed).
@@ -175,21 +223,40 @@ impl Document {
         self.detail = None;
     }
 
-    /// The byte range of the selected field in the selected packet.
-    pub fn highlighted_bytes(&self) -> Option<std::ops::Range<usize>> {
-        let (p, tree) = self.detail.as_ref()?;
+    /// The view and byte range of the selected field.
+    pub fn selection(&self) -> Option<(ByteView, std::ops::Range<usize>)> {
+        let (p, tree, _) = self.detail.as_ref()?;
         if Some(*p) != self.selected_packet {
             return None;
         }
-        tree.node(self.selected_field.as_deref()?)?.range.clone()
+        tree.selection(self.selected_field.as_deref()?)
     }
 
-    /// Selects the field covering `byte` of the selected packet.
-    pub fn select_byte(&mut self, byte: usize) {
-        if let Some((p, tree)) = &self.detail
+    /// The byte range of the selected field in the selected packet's MQTT bytes (None for a
+    /// field of a frame's lower layers).
+    pub fn highlighted_bytes(&self) -> Option<std::ops::Range<usize>> {
+        match self.selection()? {
+            (ByteView::Mqtt, r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Selects a field of the tree; the hex pane turns to the tab holding its bytes.
+    pub fn select_field(&mut self, path: Option<Vec<usize>>) {
+        self.selected_field = path;
+        if let (Some(sel), Some(bytes)) = (self.selection(), self.packet_bytes()) {
+            self.hex_view = bytes.tab_for(self.hex_view, &sel);
+        }
+    }
+
+    /// Selects the field covering `byte` of the tab showing `view`.
+    pub fn select_byte(&mut self, view: ByteView, byte: usize) {
+        if let Some((p, tree, bytes)) = &self.detail
             && Some(*p) == self.selected_packet
         {
-            self.selected_field = tree.field_at(byte);
+            self.hex_view = view;
+            let path = tree.field_for_click(bytes, view, byte);
+            self.select_field(path);
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use super::commands::{ExportFormat, LiveRequest};
 use super::loading::{Producer, SharedTrace, SourceProgress, TraceHolder};
+use crate::logic::frame_store::{self, FrameStore, SharedFrames};
 use capture::{FileSource, LiveOptions, LiveSource, Pipeline, PipelineConfig};
 use dissector::analyze::{Analyzer, AnalyzerConfig};
 use dissector::export;
@@ -37,27 +38,43 @@ pub fn gui_analyzer(show_passwords: bool) -> Analyzer {
     })
 }
 
-/// A shared trace and the producer that reads `path` into it.
-pub fn file(path: &Path, show_passwords: bool) -> (Arc<SharedTrace>, Producer) {
+/// A shared trace, the producer that reads `path` into it, and the store through which the
+/// capture's frames are found again (offsets into the file, or for gzip the frames' bytes).
+pub fn file(path: &Path, show_passwords: bool) -> (Arc<SharedTrace>, Producer, SharedFrames) {
     let shared = SharedTrace::new(Box::new(gui_analyzer(show_passwords)));
+    let frames = FrameStore::none();
     let path = path.to_path_buf();
-    let producer: Producer =
-        Box::new(move |sink, progress, cancel| run_file(&path, sink, progress, cancel));
-    (shared, producer)
+    let loader_frames = Arc::clone(&frames);
+    let producer: Producer = Box::new(move |sink, progress, cancel| {
+        run_file(&path, &loader_frames, sink, progress, cancel)
+    });
+    (shared, producer, frames)
 }
 
 /// Frames between progress reports.
 const PROGRESS_FRAMES: u64 = 4096;
 
 /// Runs the capture pipeline over a file, frame by frame, so it can stop between any two
-/// frames when `cancel` is set (connections are then closed as at capture end).
+/// frames when `cancel` is set (connections are then closed as at capture end). Each frame's
+/// offset goes to `frames` (its bytes, for a gzip file, within the default budget).
 pub fn run_file(
     path: &Path,
+    frames: &SharedFrames,
     sink: &mut dyn FnMut(StreamEvent<'_>),
     progress: &mut dyn FnMut(SourceProgress),
     cancel: &AtomicBool,
 ) -> Result<(), String> {
     let mut source = FileSource::open(path).map_err(|e| e.to_string())?;
+    let indexed = match source.frame_reader() {
+        Some(reader) => {
+            frame_store::lock(frames).read_back_with(reader);
+            true
+        }
+        None => {
+            frame_store::lock(frames).keep_in_memory_up_to(frame_store::DEFAULT_KEEP_BYTES);
+            false
+        }
+    };
     let total = source.total_bytes();
     let mut pipeline = Pipeline::new(PipelineConfig::default());
     let mut events = |ev: StreamEvent<'_>| sink(ev);
@@ -65,7 +82,19 @@ pub fn run_file(
         if cancel.load(Ordering::Acquire) {
             break Ok(());
         }
-        match source.next_with(|frame| pipeline.push_frame(frame, &mut events)) {
+        let step = source.next_located(|frame, offset| {
+            // Recorded before the pipeline sees the frame, so a packet it completes can be
+            // shown with its frame at once (and never with the trace lock held).
+            let mut store = frame_store::lock(frames);
+            if indexed {
+                store.record_offset(frame.number, offset);
+            } else {
+                store.keep(frame);
+            }
+            drop(store);
+            pipeline.push_frame(frame, &mut events)
+        });
+        match step {
             Ok(Some(())) => {}
             Ok(None) => break Ok(()),
             // Truncated or corrupt: keep everything decoded before the damage, say why it ended.
@@ -94,7 +123,7 @@ pub fn run_file(
 pub fn live(
     req: &LiveRequest,
     show_passwords: bool,
-) -> Result<(Arc<SharedTrace>, Producer, Arc<AtomicBool>), String> {
+) -> Result<(Arc<SharedTrace>, Producer, Arc<AtomicBool>, SharedFrames), String> {
     let mut options = LiveOptions::new(&req.interface);
     options.filter = Some(req.bpf.clone()).filter(|f| !f.trim().is_empty());
     options.write_to = req.save_to.clone();
@@ -102,14 +131,25 @@ pub fn live(
     // Opened here, on the UI thread, so a refusal is shown in the dialog right away.
     let mut source = LiveSource::open(&options).map_err(|e| e.to_string())?;
     let shared = SharedTrace::new(Box::new(gui_analyzer(show_passwords)));
-    let producer: Producer = Box::new(move |sink, progress, _cancel| {
+    // No file to read frames back from: the newest are kept, up to the budget asked for.
+    let kept = FrameStore::in_memory(req.keep_frames_mb.saturating_mul(1 << 20));
+    let loader_kept = Arc::clone(&kept);
+    let producer: Producer = Box::new(move |sink, progress, cancel| {
         let mut pipeline = Pipeline::new(PipelineConfig::default());
         let mut events = |ev: StreamEvent<'_>| sink(ev);
         let mut frames = 0u64;
         let mut bytes = 0u64;
         let result = loop {
+            // Stopping is prompt by construction: the source reads without blocking (it
+            // checks its stop flag before every read and every 5 ms while the interface is
+            // idle), and the job's own cancel flag is checked here between any two frames too,
+            // should a caller hand over a different flag than the source's.
+            if cancel.load(Ordering::Acquire) {
+                break Ok(());
+            }
             match source.next_with(|frame| {
                 bytes += u64::from(frame.caplen);
+                frame_store::lock(&loader_kept).keep(frame);
                 pipeline.push_frame(frame, &mut events)
             }) {
                 Ok(Ok(())) => {
@@ -134,7 +174,7 @@ pub fn live(
         });
         result
     });
-    Ok((shared, producer, stop))
+    Ok((shared, producer, stop, kept))
 }
 
 /// The capture interfaces libpcap offers, with descriptions.

@@ -7,6 +7,8 @@
 //! packet's; fixed-width fields sit at spec-defined places next to them. Property blocks and
 //! their entries carry offsets from the decoder.
 
+use super::packet_bytes::{ByteView, PacketBytes, PacketFrame};
+use capture::layers::{Field, LayerKind};
 use dissector::codec::{
     self, ConnAck, Connect, Decoded, MqttStr, Packet, PacketType, Properties, PropertyValue,
     ProtocolVersion, PubAckLike, Publish, ReasonOnly, SubAck, Subscribe, UnsubAck, Unsubscribe,
@@ -19,8 +21,11 @@ use std::ops::Range;
 pub struct FieldNode {
     /// What the line says, e.g. `Topic: "sensors/t1"`.
     pub label: String,
-    /// The bytes of the packet the field covers (None for summary lines).
+    /// The bytes the field covers (None for summary lines), in `view`.
     pub range: Option<Range<usize>>,
+    /// Which bytes `range` refers to: the MQTT packet's, or a raw frame's (link/IP/TCP/
+    /// WebSocket fields).
+    pub view: ByteView,
     /// Sub-fields.
     pub children: Vec<FieldNode>,
 }
@@ -31,6 +36,7 @@ impl FieldNode {
         FieldNode {
             label: label.into(),
             range,
+            view: ByteView::Mqtt,
             children: Vec::new(),
         }
     }
@@ -43,6 +49,7 @@ impl FieldNode {
         FieldNode {
             label: label.into(),
             range,
+            view: ByteView::Mqtt,
             children,
         }
     }
@@ -68,20 +75,58 @@ impl DetailTree {
         Some(node)
     }
 
-    /// The path of the most specific field that covers `byte` (a click in the hex pane).
-    pub fn field_at(&self, byte: usize) -> Option<Vec<usize>> {
-        fn walk(nodes: &[FieldNode], byte: usize, path: &mut Vec<usize>) -> bool {
+    /// The path of the most specific field of `view` that covers `byte` (a click in the hex
+    /// pane's tab showing `view`).
+    pub fn field_at(&self, view: ByteView, byte: usize) -> Option<Vec<usize>> {
+        // The deepest covering line wins, and among equally deep ones the first: the Frame
+        // line covers the whole frame but a TCP field is more specific. A sub-field covering
+        // the same bytes as its parent (flag bits of a flags byte) is no more specific.
+        fn deepest(
+            nodes: &[FieldNode],
+            parent: Option<&Range<usize>>,
+            view: ByteView,
+            byte: usize,
+        ) -> Option<Vec<usize>> {
+            let mut best: Option<Vec<usize>> = None;
             for (i, n) in nodes.iter().enumerate() {
-                if n.range.as_ref().is_some_and(|r| r.contains(&byte)) {
-                    path.push(i);
-                    walk(&n.children, byte, path);
-                    return true;
+                let Some(r) = n.range.as_ref() else {
+                    continue;
+                };
+                if n.view == view && r.contains(&byte) && parent != Some(r) {
+                    let mut path = vec![i];
+                    path.extend(deepest(&n.children, Some(r), view, byte).unwrap_or_default());
+                    if best.as_ref().is_none_or(|b| path.len() > b.len()) {
+                        best = Some(path);
+                    }
                 }
             }
-            false
+            best
         }
-        let mut path = Vec::new();
-        walk(&self.roots, byte, &mut path).then_some(path)
+        deepest(&self.roots, None, view, byte)
+    }
+
+    /// The field for a click on `byte` of the tab showing `view`: in a frame, a byte of the
+    /// packet's MQTT bytes selects the MQTT field (the most specific), any other byte the
+    /// frame's own field.
+    pub fn field_for_click(
+        &self,
+        bytes: &PacketBytes,
+        view: ByteView,
+        byte: usize,
+    ) -> Option<Vec<usize>> {
+        if let ByteView::Frame(n) = view
+            && let Some(m) = bytes.frame_to_mqtt(n, byte)
+            && let Some(path) = self.field_at(ByteView::Mqtt, m)
+        {
+            return Some(path);
+        }
+        self.field_at(view, byte)
+    }
+
+    /// The view and byte range of the field at `path`, when it covers bytes.
+    pub fn selection(&self, path: &[usize]) -> Option<(ByteView, Range<usize>)> {
+        let node = self.node(path)?;
+        Some((node.view, node.range.clone()?))
     }
 
     /// Every label, depth first (for tests and search).
@@ -646,12 +691,120 @@ pub fn mqtt_section(
     (node, payload)
 }
 
-/// The whole tree of packet `packet` of `trace`: frame, transport, MQTT and anomalies.
+/// The whole tree of packet `packet` of `trace` without its frames: a summary of where it came
+/// from, MQTT and anomalies.
 pub fn build(trace: &Trace, packet: u64, show_password: bool) -> DetailTree {
+    build_with_frames(trace, packet, show_password, &PacketBytes::default())
+}
+
+/// The details-tree lines of one frame's layers (Wireshark's Frame, Ethernet II, IP, TCP,
+/// WebSocket lines), their ranges in that frame.
+pub fn layer_nodes(pf: &PacketFrame) -> Vec<FieldNode> {
+    fn field_node(f: &Field, view: ByteView) -> FieldNode {
+        FieldNode {
+            label: f.label(),
+            range: f.range.clone(),
+            view,
+            children: f.children.iter().map(|c| field_node(c, view)).collect(),
+        }
+    }
+    let view = ByteView::Frame(pf.frame.number);
+    pf.layers
+        .layers
+        .iter()
+        .map(|layer| {
+            let mut children: Vec<FieldNode> =
+                layer.fields.iter().map(|f| field_node(f, view)).collect();
+            if layer.kind == LayerKind::Frame {
+                children.insert(
+                    0,
+                    FieldNode {
+                        view,
+                        ..FieldNode::leaf(
+                            format!(
+                                "Arrival time: {} UTC",
+                                crate::logic::time_format::format_time_of_day(pf.frame.ts)
+                            ),
+                            None,
+                        )
+                    },
+                );
+            }
+            FieldNode {
+                label: layer.title.clone(),
+                range: Some(layer.range.clone()),
+                view,
+                children,
+            }
+        })
+        .collect()
+}
+
+/// The line listing the frames a reassembled packet came from (Wireshark's "[N Reassembled TCP
+/// Segments]"), each child selecting the packet's bytes in that frame.
+fn reassembly_node(bytes: &PacketBytes, total: usize) -> FieldNode {
+    let parts: Vec<String> = bytes
+        .frames
+        .iter()
+        .filter(|f| !f.pieces.is_empty())
+        .map(|f| format!("#{}({})", f.frame.number, f.mqtt_len()))
+        .collect();
+    let children = bytes
+        .frames
+        .iter()
+        .filter(|f| !f.pieces.is_empty())
+        .map(|f| {
+            let first = f.pieces.first().map(|(m, _)| m.start).unwrap_or(0);
+            let span = f.pieces.first().map(|(_, r)| r.start).unwrap_or(0)
+                ..f.pieces.last().map(|(_, r)| r.end).unwrap_or(0);
+            FieldNode {
+                view: ByteView::Frame(f.frame.number),
+                ..FieldNode::leaf(
+                    format!(
+                        "Frame {}, MQTT bytes {}–{} ({} bytes)",
+                        f.frame.number,
+                        first,
+                        first + f.mqtt_len(),
+                        f.mqtt_len()
+                    ),
+                    Some(span),
+                )
+            }
+        })
+        .collect();
+    FieldNode::group(
+        format!(
+            "[{} reassembled segments ({total} bytes): {}]",
+            parts.len(),
+            parts.join(", ")
+        ),
+        None,
+        children,
+    )
+}
+
+/// The whole tree of packet `packet` of `trace`: the layers of the frame it completes in (when
+/// `bytes` has it), the frames it was reassembled from, MQTT and anomalies.
+pub fn build_with_frames(
+    trace: &Trace,
+    packet: u64,
+    show_password: bool,
+    bytes: &PacketBytes,
+) -> DetailTree {
     let Some(rec) = trace.packet(packet) else {
         return DetailTree::default();
     };
     let mut roots = Vec::new();
+    let last = bytes.last().filter(|f| f.frame.number == rec.frame);
+    if let Some(pf) = last {
+        roots.extend(layer_nodes(pf));
+        if bytes.frames.iter().filter(|f| !f.pieces.is_empty()).count() > 1 {
+            roots.push(reassembly_node(bytes, rec.packet_len() as usize));
+        }
+    }
+    if let Some(note) = &bytes.note {
+        roots.push(FieldNode::leaf(note.clone(), None));
+    }
     let frames = if rec.frames_back > 0 {
         format!(
             "reassembled from frames {}–{}",
@@ -661,24 +814,41 @@ pub fn build(trace: &Trace, packet: u64, show_password: bool) -> DetailTree {
     } else {
         format!("in frame {}", rec.frame)
     };
+    let mut summary = vec![
+        FieldNode::leaf(
+            format!(
+                "Captured: {} UTC ({:.6} s since epoch)",
+                crate::logic::time_format::format_time_of_day(rec.ts),
+                rec.ts.as_secs_f64()
+            ),
+            None,
+        ),
+        FieldNode::leaf(format!("Frame number: {}", rec.frame), None),
+        FieldNode::leaf(format!("Stream offset: {}", rec.stream_offset), None),
+        FieldNode::leaf(format!("Packet length: {} bytes", rec.packet_len()), None),
+    ];
+    let conn = trace.connection(rec.conn as usize);
+    if let Some(c) = conn
+        && last.is_some()
+    {
+        summary.push(FieldNode::leaf(
+            format!("Stream: {}, {}", c.stream, rec.dir.as_str()),
+            None,
+        ));
+        summary.push(FieldNode::leaf(
+            format!("Client ID: {}", trace.client_id_of(rec.conn as usize)),
+            None,
+        ));
+    }
     roots.push(FieldNode::group(
         format!("Packet {} ({frames})", packet + 1),
         None,
-        vec![
-            FieldNode::leaf(
-                format!(
-                    "Captured: {} UTC ({:.6} s since epoch)",
-                    crate::logic::time_format::format_time_of_day(rec.ts),
-                    rec.ts.as_secs_f64()
-                ),
-                None,
-            ),
-            FieldNode::leaf(format!("Frame number: {}", rec.frame), None),
-            FieldNode::leaf(format!("Stream offset: {}", rec.stream_offset), None),
-            FieldNode::leaf(format!("Packet length: {} bytes", rec.packet_len()), None),
-        ],
+        summary,
     ));
-    if let Some(c) = trace.connection(rec.conn as usize) {
+    // Without the frame: IP and TCP as one-line summaries from the connection's endpoints.
+    if let Some(c) = conn
+        && last.is_none()
+    {
         let (src, dst) = match rec.dir {
             dissector::input::Direction::ToBroker => (c.client, c.broker),
             dissector::input::Direction::ToClient => (c.broker, c.client),
@@ -826,9 +996,9 @@ mod tests {
             payload: None,
         };
         assert_eq!(tree.node(&[1, 1]).map(|n| n.label.as_str()), Some("topic"));
-        assert_eq!(tree.field_at(3), Some(vec![1, 1]));
-        assert_eq!(tree.field_at(9), Some(vec![1]));
-        assert_eq!(tree.field_at(10), None);
+        assert_eq!(tree.field_at(ByteView::Mqtt, 3), Some(vec![1, 1]));
+        assert_eq!(tree.field_at(ByteView::Mqtt, 9), Some(vec![1]));
+        assert_eq!(tree.field_at(ByteView::Mqtt, 10), None);
         assert_eq!(tree.node(&[5]), None);
         assert_eq!(tree.node(&[]), None);
     }
@@ -906,11 +1076,11 @@ mod tests {
             payload: None,
         };
         let topic = tree
-            .field_at(4)
+            .field_at(ByteView::Mqtt, 4)
             .and_then(|p| tree.node(&p).map(|n| n.label.clone()));
         assert_eq!(topic.as_deref(), Some("Topic: \"a/b\""));
         let alias = tree
-            .field_at(11)
+            .field_at(ByteView::Mqtt, 11)
             .and_then(|p| tree.node(&p).map(|n| n.label.clone()));
         assert_eq!(alias.as_deref(), Some("Topic Alias (0x23): 1"));
     }

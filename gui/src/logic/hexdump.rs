@@ -50,6 +50,11 @@ pub fn is_highlighted(offset: usize, highlight: Option<&Range<usize>>) -> bool {
     highlight.is_some_and(|r| r.contains(&offset))
 }
 
+/// True when `offset` falls in any of `ranges`.
+pub fn in_any(offset: usize, ranges: &[Range<usize>]) -> bool {
+    ranges.iter().any(|r| r.contains(&offset))
+}
+
 /// The first row of a highlighted range, to scroll it into view.
 pub fn first_row_of(range: &Range<usize>) -> usize {
     range.start / BYTES_PER_ROW
@@ -99,5 +104,8 @@ mod tests {
         assert!(!is_highlighted(4, Some(&r)));
         assert!(!is_highlighted(2, None));
         assert_eq!(first_row_of(&(33..40)), 2);
+        assert!(in_any(5, &[0..2, 4..6]));
+        assert!(!in_any(3, &[0..2, 4..6]));
+        assert!(!in_any(0, &[]));
     }
 }

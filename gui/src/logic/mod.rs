@@ -4,7 +4,9 @@
 pub mod detail_tree;
 pub mod diagram_view;
 pub mod filtering;
+pub mod frame_store;
 pub mod hexdump;
+pub mod packet_bytes;
 pub mod packet_table;
 pub mod qos;
 pub mod recent;

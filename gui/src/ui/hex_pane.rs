@@ -1,53 +1,76 @@
-//! The hex/ASCII pane (Wireshark's bottom pane): the selected packet's raw MQTT bytes, 16 per
-//! row, the selected field's bytes highlighted; clicking a byte selects its field.
+//! The hex/ASCII pane (Wireshark's bottom pane): one tab per raw frame the selected packet came
+//! from and one for its reassembled MQTT bytes, 16 bytes per row; the selected field's bytes
+//! highlighted, the packet's share of a frame shaded; clicking a byte selects its field.
 
 use super::colors;
 use crate::app::commands::Command;
 use crate::logic::hexdump::{self, BYTES_PER_ROW};
+use crate::logic::packet_bytes::{ByteView, HexContent};
 use std::ops::Range;
 
 /// The hex pane.
 #[derive(Debug, Default)]
 pub struct HexPane {
     /// The highlight last scrolled to (scroll only when it changes).
-    last_scrolled: Option<Range<usize>>,
+    last_scrolled: Option<(ByteView, Range<usize>)>,
 }
 
 impl HexPane {
-    /// Draws `bytes` with `highlight`; `frames` says where a reassembled packet came from.
+    /// Draws tab `view` of `content`; `note` says why frames are missing, when they are.
     pub fn show(
         &mut self,
         ui: &mut egui::Ui,
-        bytes: Option<&[u8]>,
-        highlight: Option<Range<usize>>,
-        frames: Option<(u64, u64)>,
+        content: &HexContent<'_>,
+        view: ByteView,
+        note: Option<&str>,
         cmds: &mut Vec<Command>,
     ) {
-        let Some(bytes) = bytes else {
+        if content.tabs.len() > 1 {
+            ui.horizontal_wrapped(|ui| {
+                for tab in &content.tabs {
+                    if ui.selectable_label(tab.view == view, &tab.title).clicked() {
+                        cmds.push(Command::ShowBytes(tab.view));
+                    }
+                }
+            });
+        }
+        if let Some(note) = note {
+            ui.weak(note);
+        }
+        let Some(bytes) = content.bytes else {
             ui.weak("No bytes: select a packet (raw bytes are kept for files opened in the GUI).");
             return;
         };
-        if let Some((first, last)) = frames
-            && first != last
-        {
-            ui.label(format!(
-                "Reassembled MQTT packet: {} bytes from frames {first}–{last}",
-                bytes.len()
-            ));
-        }
+        // The tab actually shown (a packet without frames shows its MQTT bytes).
+        let view = content
+            .tabs
+            .iter()
+            .find(|t| t.view == view)
+            .map_or(ByteView::Mqtt, |t| t.view);
         let dark = ui.visuals().dark_mode;
-        let hl_color = colors::byte_highlight(dark);
+        let strong = colors::byte_highlight(dark);
+        let shade = strong.gamma_multiply(0.35);
         let row_height = ui.text_style_height(&egui::TextStyle::Monospace) + 2.0;
         let rows = hexdump::row_count(bytes.len());
         let mut area = egui::ScrollArea::vertical()
             .id_salt("hex_scroll")
             .auto_shrink([false, false]);
-        if highlight != self.last_scrolled {
-            if let Some(h) = &highlight {
+        let first = content.selected.first().cloned().map(|r| (view, r));
+        if first != self.last_scrolled {
+            if let Some((_, h)) = &first {
                 area = area.vertical_scroll_offset(hexdump::first_row_of(h) as f32 * row_height);
             }
-            self.last_scrolled = highlight.clone();
+            self.last_scrolled = first;
         }
+        let color = |offset: usize| {
+            if hexdump::in_any(offset, &content.selected) {
+                Some(strong)
+            } else if hexdump::in_any(offset, &content.packet) {
+                Some(shade)
+            } else {
+                None
+            }
+        };
         area.show_rows(ui, row_height, rows, |ui, visible| {
             for row in visible {
                 ui.horizontal(|ui| {
@@ -63,8 +86,8 @@ impl HexPane {
                         };
                         let sep = if col == 7 { "  " } else { " " };
                         let mut rt = mono(text);
-                        if hexdump::is_highlighted(offset, highlight.as_ref()) {
-                            rt = rt.background_color(hl_color);
+                        if let Some(c) = color(offset) {
+                            rt = rt.background_color(c);
                         }
                         let r = ui.add(
                             egui::Label::new(rt)
@@ -72,7 +95,7 @@ impl HexPane {
                                 .selectable(false),
                         );
                         if r.clicked() && offset < range.end {
-                            cmds.push(Command::SelectByte(offset));
+                            cmds.push(Command::SelectByte(view, offset));
                         }
                         ui.label(mono(sep.into()));
                     }
@@ -82,8 +105,8 @@ impl HexPane {
                             continue;
                         };
                         let mut rt = mono(hexdump::ascii_char(b).to_string());
-                        if hexdump::is_highlighted(offset, highlight.as_ref()) {
-                            rt = rt.background_color(hl_color);
+                        if let Some(c) = color(offset) {
+                            rt = rt.background_color(c);
                         }
                         let r = ui.add(
                             egui::Label::new(rt)
@@ -91,7 +114,7 @@ impl HexPane {
                                 .selectable(false),
                         );
                         if r.clicked() {
-                            cmds.push(Command::SelectByte(offset));
+                            cmds.push(Command::SelectByte(view, offset));
                         }
                     }
                 });

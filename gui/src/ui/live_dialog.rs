@@ -18,6 +18,8 @@ pub struct LiveDialog {
     pub bpf: String,
     /// Save path ("" = do not save).
     pub save_to: String,
+    /// Megabytes of frame bytes kept for the hex pane.
+    pub keep_frames_mb: usize,
     /// The last problem starting a capture.
     pub problem: Option<String>,
 }
@@ -39,6 +41,9 @@ impl LiveDialog {
         }
         if self.bpf.is_empty() {
             self.bpf = "tcp port 1883 or tcp port 8883".into();
+        }
+        if self.keep_frames_mb == 0 {
+            self.keep_frames_mb = crate::logic::frame_store::DEFAULT_KEEP_BYTES >> 20;
         }
         self.interfaces = Some(list);
     }
@@ -83,6 +88,11 @@ impl LiveDialog {
                     let l = ui.label("Save frames to (pcap, optional)");
                     ui.text_edit_singleline(&mut self.save_to).labelled_by(l.id);
                 });
+                ui.horizontal(|ui| {
+                    let l = ui.label("Keep frame bytes (MB, oldest dropped)");
+                    ui.add(egui::DragValue::new(&mut self.keep_frames_mb).range(1..=65_536))
+                        .labelled_by(l.id);
+                });
                 if let Some(p) = &self.problem {
                     ui.separator();
                     ui.colored_label(ui.visuals().error_fg_color, p);
@@ -99,6 +109,7 @@ impl LiveDialog {
                             bpf: self.bpf.trim().to_string(),
                             save_to: (!self.save_to.trim().is_empty())
                                 .then(|| PathBuf::from(self.save_to.trim())),
+                            keep_frames_mb: self.keep_frames_mb.max(1),
                         }));
                     }
                     if ui.button("Refresh interfaces").clicked() {

@@ -88,11 +88,16 @@ pub fn draw(app: &mut MqscopeApp, ui: &mut egui::Ui) {
                 View::Packets => {
                     let tree = doc.detail_tree(trace, show_passwords).cloned();
                     let raw = doc.selected_packet.and_then(|p| trace.raw(p));
-                    let frames = doc
-                        .selected_packet
-                        .and_then(|p| trace.packet(p))
-                        .map(|r| (r.first_frame(), r.frame));
-                    let highlight = doc.highlighted_bytes();
+                    let selection = doc.selection();
+                    let packet_bytes = doc.packet_bytes();
+                    let hex = crate::logic::packet_bytes::hex_content(
+                        packet_bytes,
+                        doc.hex_view,
+                        raw,
+                        selection.as_ref(),
+                    );
+                    let note = packet_bytes.and_then(|b| b.note.as_deref());
+                    let hex_view = doc.hex_view;
                     // A panel is as tall as its content: each pane fills its height even when
                     // it has little to show, so the three-pane layout stays put.
                     egui::Panel::bottom("hex_pane")
@@ -100,7 +105,7 @@ pub fn draw(app: &mut MqscopeApp, ui: &mut egui::Ui) {
                         .default_size(170.0)
                         .min_size(90.0)
                         .show(ui, |ui| {
-                            app.panels.hex.show(ui, raw, highlight, frames, &mut cmds);
+                            app.panels.hex.show(ui, &hex, hex_view, note, &mut cmds);
                             ui.allocate_space(ui.available_size());
                         });
                     egui::Panel::bottom("details_pane")

@@ -52,10 +52,62 @@ fn mqtt_string(s: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(s);
 }
 
+/// A reply the other side sends once this side's bytes up to `at` are on the wire: the first
+/// of `steps` is queued on the other side, the rest follow as replies to it in turn (QoS 2:
+/// PUBLISH → PUBREC → PUBREL → PUBCOMP).
+struct Reply {
+    at: u64,
+    steps: Vec<Vec<u8>>,
+}
+
 /// One side's pending bytes and sequence number.
 struct Side {
     seq: u32,
     queue: VecDeque<u8>,
+    /// Bytes this side has sent (its stream offset).
+    sent: u64,
+    /// Bytes ever queued on this side (the offset where the next queued packet ends).
+    queued: u64,
+    /// Replies waiting for this side's bytes to be sent, in offset order.
+    replies: VecDeque<Reply>,
+}
+
+impl Side {
+    fn new(seq: u32) -> Side {
+        Side {
+            seq,
+            queue: VecDeque::new(),
+            sent: 0,
+            queued: 0,
+            replies: VecDeque::new(),
+        }
+    }
+
+    /// Queues `bytes`; returns the stream offset where they end.
+    fn push(&mut self, bytes: &[u8]) -> u64 {
+        self.queue.extend(bytes.iter());
+        self.queued += bytes.len() as u64;
+        self.queued
+    }
+
+    /// Queues a packet the other side answers with `steps` once it has been sent.
+    fn push_request(&mut self, bytes: &[u8], steps: Vec<Vec<u8>>) {
+        let at = self.push(bytes);
+        if !steps.is_empty() {
+            self.replies.push_back(Reply { at, steps });
+        }
+    }
+}
+
+/// Moves the replies `from`'s sent bytes have released onto `to`'s queue.
+fn release_replies(from: &mut Side, to: &mut Side) {
+    while from.replies.front().is_some_and(|r| r.at <= from.sent) {
+        let Some(mut reply) = from.replies.pop_front() else {
+            break;
+        };
+        let first = reply.steps.remove(0);
+        to.push_request(&first, reply.steps);
+    }
 }
 
 struct Conn {
@@ -66,6 +118,11 @@ struct Conn {
     s: Side,
     next_id: u16,
     publishes_left: u32,
+    /// Index of this device's topic family (`site/S/dev/D/…`).
+    device: u32,
+    disconnect_sent: bool,
+    /// Length of the CONNACK, the server's first bytes.
+    connack_len: u64,
     open: bool,
 }
 
@@ -162,9 +219,14 @@ fn ack_packet(first: u8, id: u16, version: u8, out: &mut Vec<u8>) {
     packet(first, &body, out);
 }
 
-fn publish_packet(rng: &mut Rng, version: u8, qos: u8, id: u16, out: &mut Vec<u8>) {
+/// What a device reports on: a handful of metrics under its own topic prefix, as real fleets
+/// do (the topic set grows with the devices, not with the messages).
+const METRICS: [&str; 6] = ["temp", "humidity", "status", "power", "fw/progress", "log"];
+
+fn publish_packet(rng: &mut Rng, version: u8, device: u32, qos: u8, id: u16, out: &mut Vec<u8>) {
     let mut body = Vec::new();
-    let topic = format!("site/{}/dev/{}/m", rng.below(50), rng.below(1000));
+    let metric = METRICS[rng.below(METRICS.len() as u64) as usize];
+    let topic = format!("site/{}/dev/{device}/{metric}", device % 50);
     mqtt_string(topic.as_bytes(), &mut body);
     if qos > 0 {
         body.extend_from_slice(&id.to_be_bytes());
@@ -254,20 +316,20 @@ fn generate(
             &mut s,
         );
         *packets += 2;
+        let connack_len = s.len() as u64;
+        let mut client_side = Side::new(cisn.wrapping_add(1));
+        client_side.push_request(&c, vec![s]);
         Ok(Conn {
             client,
             server,
             version,
-            c: Side {
-                seq: cisn.wrapping_add(1),
-                queue: c.into(),
-            },
-            s: Side {
-                seq: sisn.wrapping_add(1),
-                queue: s.into(),
-            },
+            c: client_side,
+            s: Side::new(sisn.wrapping_add(1)),
             next_id: 1,
             publishes_left: 50 + rng.below(2000) as u32,
+            device: rng.below(5000) as u32,
+            disconnect_sent: false,
+            connack_len,
             open: true,
         })
     };
@@ -279,8 +341,11 @@ fn generate(
     while w.bytes < target {
         let i = rng.below(conns.len() as u64) as usize;
         let conn = &mut conns[i];
-        // Produce traffic when the queues run low.
-        if conn.c.queue.len() < 3000 && conn.publishes_left > 0 {
+        // Produce traffic when the queues run low. Every reply is queued only once the packet
+        // it answers has been sent (see `Reply`), so the capture is causally consistent: acks
+        // follow their PUBLISH, PUBREL follows PUBREC, DISCONNECT follows the last reply.
+        // (Only after the CONNACK, the server's first bytes, is on the wire: clients wait for it.)
+        if conn.c.queue.len() < 3000 && conn.publishes_left > 0 && conn.s.sent >= conn.connack_len {
             let v = conn.version;
             let n = 1 + rng.below(4);
             for _ in 0..n {
@@ -288,45 +353,45 @@ fn generate(
                 let id = conn.next_id;
                 conn.next_id = conn.next_id.checked_add(1).unwrap_or(1);
                 scratch.clear();
-                publish_packet(&mut rng, v, qos, id, &mut scratch);
-                conn.c.queue.extend(scratch.iter());
-                packets += 1;
-                scratch.clear();
-                match qos {
-                    1 => {
-                        ack_packet(0x40, id, v, &mut scratch);
-                        packets += 1;
-                    }
-                    2 => {
-                        ack_packet(0x50, id, v, &mut scratch);
-                        ack_packet(0x70, id, v, &mut scratch);
-                        let mut rel = Vec::new();
-                        ack_packet(0x62, id, v, &mut rel);
-                        conn.c.queue.extend(rel.iter());
-                        packets += 3;
-                    }
-                    _ => {}
-                }
+                publish_packet(&mut rng, v, conn.device, qos, id, &mut scratch);
+                let ack = |first: u8| {
+                    let mut b = Vec::new();
+                    ack_packet(first, id, v, &mut b);
+                    b
+                };
+                let steps = match qos {
+                    1 => vec![ack(0x40)],
+                    2 => vec![ack(0x50), ack(0x62), ack(0x70)],
+                    _ => Vec::new(),
+                };
+                packets += 1 + steps.len() as u64;
+                conn.c.push_request(&scratch, steps);
                 // The broker also delivers messages to this client now and then.
                 if rng.below(4) == 0 {
-                    publish_packet(&mut rng, v, 0, 0, &mut scratch);
+                    scratch.clear();
+                    publish_packet(&mut rng, v, conn.device, 0, 0, &mut scratch);
+                    conn.s.push(&scratch);
                     packets += 1;
                 }
-                conn.s.queue.extend(scratch.iter());
                 conn.publishes_left -= 1;
                 if conn.publishes_left == 0 {
                     break;
                 }
             }
             if rng.below(20) == 0 {
-                conn.c.queue.extend([0xc0, 0x00]);
-                conn.s.queue.extend([0xd0, 0x00]);
+                conn.c.push_request(&[0xc0, 0x00], vec![vec![0xd0, 0x00]]);
                 packets += 2;
             }
-            if conn.publishes_left == 0 {
-                conn.c.queue.extend([0xe0, 0x00]);
-                packets += 1;
-            }
+        }
+        if conn.publishes_left == 0
+            && !conn.disconnect_sent
+            && conn.c.replies.is_empty()
+            && conn.s.replies.is_empty()
+            && conn.s.queue.is_empty()
+        {
+            conn.c.push(&[0xe0, 0x00]);
+            conn.disconnect_sent = true;
+            packets += 1;
         }
         // Emit one segment from one side: random size, often full MSS, sometimes tiny.
         let from_client = rng.below(3) != 0 || conn.s.queue.is_empty();
@@ -345,12 +410,14 @@ fn generate(
             let payload: Vec<u8> = side.queue.drain(..n).collect();
             w.segment(src, dst, side.seq, other_seq, ACK | PSH, &payload)?;
             side.seq = side.seq.wrapping_add(n as u32);
+            side.sent += n as u64;
         }
-        if conn.publishes_left == 0
-            && conn.c.queue.is_empty()
-            && conn.s.queue.is_empty()
-            && conn.open
-        {
+        if from_client {
+            release_replies(&mut conn.c, &mut conn.s);
+        } else {
+            release_replies(&mut conn.s, &mut conn.c);
+        }
+        if conn.disconnect_sent && conn.c.queue.is_empty() && conn.s.queue.is_empty() && conn.open {
             let (c, s) = (conn.client, conn.server);
             w.segment(c, s, conn.c.seq, conn.s.seq, FIN | ACK, &[])?;
             w.segment(s, c, conn.s.seq, conn.c.seq.wrapping_add(1), FIN | ACK, &[])?;
@@ -358,19 +425,38 @@ fn generate(
             conns[i] = new_conn(&mut rng, &mut w, &mut packets)?;
         }
     }
-    // Drain and close everything so every counted packet is in the file.
+    // Drain and close everything so every counted packet is in the file: send both queues
+    // until no reply is left to release (each reply can release one more).
     for conn in conns.iter_mut() {
-        for from_client in [true, false] {
-            let (src, dst, side, other_seq) = if from_client {
-                (conn.client, conn.server, &mut conn.c, conn.s.seq)
-            } else {
-                (conn.server, conn.client, &mut conn.s, conn.c.seq)
-            };
-            while !side.queue.is_empty() {
-                let n = 1460.min(side.queue.len());
-                let payload: Vec<u8> = side.queue.drain(..n).collect();
-                w.segment(src, dst, side.seq, other_seq, ACK | PSH, &payload)?;
-                side.seq = side.seq.wrapping_add(n as u32);
+        loop {
+            let mut moved = false;
+            for from_client in [true, false] {
+                let (src, dst, side, other_seq) = if from_client {
+                    (conn.client, conn.server, &mut conn.c, conn.s.seq)
+                } else {
+                    (conn.server, conn.client, &mut conn.s, conn.c.seq)
+                };
+                while !side.queue.is_empty() {
+                    let n = 1460.min(side.queue.len());
+                    let payload: Vec<u8> = side.queue.drain(..n).collect();
+                    w.segment(src, dst, side.seq, other_seq, ACK | PSH, &payload)?;
+                    side.seq = side.seq.wrapping_add(n as u32);
+                    side.sent += n as u64;
+                    moved = true;
+                }
+                if from_client {
+                    release_replies(&mut conn.c, &mut conn.s);
+                } else {
+                    release_replies(&mut conn.s, &mut conn.c);
+                }
+            }
+            if !moved {
+                if conn.disconnect_sent {
+                    break;
+                }
+                conn.c.push(&[0xe0, 0x00]);
+                conn.disconnect_sent = true;
+                packets += 1;
             }
         }
         let (c, s) = (conn.client, conn.server);

@@ -33,6 +33,7 @@ mod midstream;
 pub mod net;
 pub mod pipeline;
 pub mod plausible;
+pub mod relay;
 pub mod source;
 pub mod tcp;
 pub mod tls;

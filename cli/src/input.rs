@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use capture::CaptureError;
 use capture::pipeline::{CaptureSummary, Pipeline, PipelineConfig};
 use capture::source::{FileSource, RawFrame};
-use dissector::analyze::{Analyzer, AnalyzerConfig, PacketCallback};
+use dissector::analyze::{Analyzer, AnalyzerConfig};
 use dissector::input::{EventSink, Timestamp};
 use dissector::model::{CaptureInfo, Trace};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -322,22 +322,8 @@ pub struct Analysed {
 
 /// Runs a capture through the analyzer and returns the whole trace.
 pub fn analyse(source: &CaptureSource, common: &Common, config: AnalyzerConfig) -> Analysed {
-    analyse_with(source, common, config, None)
-}
-
-/// Runs a capture through the analyzer, handing every packet to `callback` as it is analysed:
-/// views that need a per-packet aggregate can then leave `retain_packets` off.
-pub fn analyse_with(
-    source: &CaptureSource,
-    common: &Common,
-    config: AnalyzerConfig,
-    callback: Option<PacketCallback>,
-) -> Analysed {
     let mut analyzer = Analyzer::new(config);
-    if let Some(callback) = callback {
-        analyzer.set_packet_callback(callback);
-    }
-    let outcome = run_capture(source, common, &mut analyzer, &AtomicBool::new(false));
+    let outcome = run_capture_offloaded(source, common, &mut analyzer);
     let end = outcome
         .summary
         .last_ts
@@ -351,6 +337,21 @@ pub fn analyse_with(
         summary: outcome.summary,
         error: outcome.error,
         open_failed: outcome.open_failed,
+    }
+}
+
+/// [`run_capture`] into `sink`, with `sink` on a second thread when the machine has more
+/// than one core (capture::relay: reading and framing overlap with analysis).
+pub fn run_capture_offloaded<S: EventSink + Send>(
+    source: &CaptureSource,
+    common: &Common,
+    sink: &mut S,
+) -> RunOutcome {
+    let stop = AtomicBool::new(false);
+    if std::thread::available_parallelism().map_or(1, usize::from) > 1 {
+        capture::relay::offload(sink, |relay| run_capture(source, common, relay, &stop))
+    } else {
+        run_capture(source, common, sink, &stop)
     }
 }
 
@@ -381,19 +382,5 @@ pub fn analyse_all(input: &Input, common: &Common, config: &AnalyzerConfig) -> V
     sources(input)
         .iter()
         .map(|s| analyse(s, common, config.clone()))
-        .collect()
-}
-
-/// Analyses every capture of an input selection, in order, with a fresh packet callback from
-/// `callback` for each (see [`analyse_with`]).
-pub fn analyse_all_with(
-    input: &Input,
-    common: &Common,
-    config: &AnalyzerConfig,
-    mut callback: impl FnMut() -> Option<PacketCallback>,
-) -> Vec<Analysed> {
-    sources(input)
-        .iter()
-        .map(|s| analyse_with(s, common, config.clone(), callback()))
         .collect()
 }

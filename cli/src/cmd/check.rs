@@ -264,11 +264,11 @@ pub fn run(
         None => Rules::default(),
     };
     // The report needs connections, anomalies and unfinished transactions: packet records are
-    // kept only for the header-overhead rule and completed transactions only for the latency
-    // rule; fan-out matches are never shown.
+    // kept only for the header-overhead and topic rules and completed transactions only for
+    // the latency rule; fan-out matches are never shown.
     let config = AnalyzerConfig {
         show_passwords: common.show_passwords,
-        retain_packets: rules.max_header_overhead.is_some(),
+        retain_packets: rules.max_header_overhead.is_some() || !rules.require_topics.is_empty(),
         retain_transactions: rules.max_latency_ms.is_some(),
         track_deliveries: false,
         ..AnalyzerConfig::default()

@@ -1,13 +1,11 @@
 //! `mqscope flows`: one row per MQTT connection.
 
 use std::io::{self, Write};
-use std::sync::{Arc, Mutex, PoisonError};
 
-use dissector::analyze::{AnalyzerConfig, PacketCallback, qos_report};
-use dissector::codec::PacketType;
+use dissector::analyze::{AnalyzerConfig, qos_report};
 use dissector::filter::Filter;
 use dissector::input::Direction;
-use dissector::model::{ClosedBy, PacketRecord, Trace};
+use dissector::model::{ClosedBy, Trace};
 use serde::Serialize;
 
 use crate::cmd::read::finish_with_errors;
@@ -94,52 +92,8 @@ pub fn selected_connections(trace: &Trace, filter: &Filter) -> Vec<usize> {
         .collect()
 }
 
-/// PUBLISH packets per connection and QoS 0, 1, 2, counted as packets are analysed so that
-/// `flows` need not keep every packet record (QoS 3 is not counted, as in [`qos_report`]).
-#[derive(Debug, Default)]
-pub struct PublishCounts(Vec<[u64; 3]>);
-
-impl PublishCounts {
-    /// Counts one packet.
-    pub fn add(&mut self, rec: &PacketRecord) {
-        if rec.packet_type != PacketType::Publish {
-            return;
-        }
-        let conn = rec.conn as usize;
-        if self.0.len() <= conn {
-            self.0.resize(conn + 1, [0; 3]);
-        }
-        if let Some(n) = self
-            .0
-            .get_mut(conn)
-            .and_then(|c| c.get_mut(usize::from(rec.qos())))
-        {
-            *n += 1;
-        }
-    }
-
-    /// The counts of connection `conn` (zeros when it published nothing).
-    pub fn of(&self, conn: usize) -> [u64; 3] {
-        self.0.get(conn).copied().unwrap_or_default()
-    }
-}
-
-/// A packet callback that feeds `counts`, and the counts to read once the capture is done.
-fn counting_callback() -> (PacketCallback, Arc<Mutex<PublishCounts>>) {
-    let counts = Arc::new(Mutex::new(PublishCounts::default()));
-    let feed = Arc::clone(&counts);
-    let callback: PacketCallback = Box::new(move |_, view| {
-        // A poisoned lock only means an earlier callback panicked; the counts are still sound.
-        feed.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .add(view.record);
-    });
-    (callback, counts)
-}
-
-/// The rows of one capture. `publishes` holds the PUBLISH counts when the trace was analysed
-/// without its packet records; otherwise they are counted from `trace.packets`.
-pub fn flows(a: &Analysed, filter: &Filter, publishes: Option<&PublishCounts>) -> Vec<FlowJson> {
+/// The rows of one capture.
+pub fn flows(a: &Analysed, filter: &Filter) -> Vec<FlowJson> {
     let trace = &a.trace;
     let report = qos_report(trace);
     let end = trace.totals.last_ts.unwrap_or_default();
@@ -171,7 +125,7 @@ pub fn flows(a: &Analysed, filter: &Filter, publishes: Option<&PublishCounts>) -
                 packets_to_client: c.to_client.packets,
                 bytes_to_broker: c.to_broker.bytes,
                 bytes_to_client: c.to_client.bytes,
-                publishes: publishes.map_or(q.publishes, |p| p.of(i)),
+                publishes: q.publishes,
                 incomplete: q.qos1.incomplete() + q.qos2.incomplete() + q.requests.incomplete(),
                 anomalies: c.anomaly_count,
                 closed_by: c.closed_by.as_ref().map(ClosedBy::as_str),
@@ -184,10 +138,9 @@ pub fn flows(a: &Analysed, filter: &Filter, publishes: Option<&PublishCounts>) -
 
 /// Runs `flows`.
 pub fn run(common: &Common, input: &Input, format: Format) -> Result<u8, CliError> {
-    // Without a filter the table needs only connections, transactions (for the incomplete
-    // count) and PUBLISH counts: the packet records are counted as they pass and dropped, as
-    // are fan-out matches (not shown). A filter picks connections by their packets, so it
-    // keeps them.
+    // Without a filter the table needs only connections (with their counters) and transactions
+    // (for the incomplete count): the packet records are dropped as they pass, as are fan-out
+    // matches (not shown). A filter picks connections by their packets, so it keeps them.
     let streaming = input.filter.is_all();
     let config = AnalyzerConfig {
         show_passwords: common.show_passwords,
@@ -195,26 +148,13 @@ pub fn run(common: &Common, input: &Input, format: Format) -> Result<u8, CliErro
         track_deliveries: false,
         ..AnalyzerConfig::default()
     };
-    let mut counts = Vec::new();
-    let mut analysed = input::analyse_all_with(input, common, &config, || {
-        streaming.then(|| {
-            let (callback, c) = counting_callback();
-            counts.push(c);
-            callback
-        })
-    });
+    let mut analysed = input::analyse_all(input, common, &config);
     if let Some(errors) = input::open_errors(&mut analysed) {
         return finish_with_errors(errors);
     }
     let rows: Vec<FlowJson> = analysed
         .iter()
-        .enumerate()
-        .flat_map(|(n, a)| {
-            let publishes = counts
-                .get(n)
-                .map(|c| std::mem::take(&mut *c.lock().unwrap_or_else(PoisonError::into_inner)));
-            flows(a, &input.filter, publishes.as_ref())
-        })
+        .flat_map(|a| flows(a, &input.filter))
         .collect();
     let mut out = io::BufWriter::new(io::stdout().lock());
     match format {
@@ -289,38 +229,4 @@ fn text_table<'a>(rows: impl Iterator<Item = &'a FlowJson>) -> String {
         ]);
     }
     t.render()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use dissector::input::{Direction, Timestamp};
-
-    fn record(conn: u32, first_byte: u8) -> PacketRecord {
-        PacketRecord::new(Timestamp(0), 1, conn, Direction::ToBroker, first_byte)
-    }
-
-    #[test]
-    fn publish_counts_split_by_connection_and_qos() {
-        let mut counts = PublishCounts::default();
-        // PUBLISH QoS 0, 1, 1 on connection 2; QoS 2 on connection 0 (first byte 0x3_, QoS in
-        // bits 1-2, MQTT 3.1.1 §3.3.1).
-        for (conn, byte) in [(2, 0x30), (2, 0x32), (2, 0x33), (0, 0x34)] {
-            counts.add(&record(conn, byte));
-        }
-        assert_eq!(counts.of(2), [1, 2, 0]);
-        assert_eq!(counts.of(0), [0, 0, 1]);
-        assert_eq!(counts.of(1), [0, 0, 0]);
-        assert_eq!(counts.of(99), [0, 0, 0]);
-    }
-
-    #[test]
-    fn publish_counts_ignore_other_types_and_qos_3() {
-        let mut counts = PublishCounts::default();
-        // CONNECT, PUBACK and a malformed PUBLISH with QoS 3.
-        for byte in [0x10, 0x40, 0x36] {
-            counts.add(&record(0, byte));
-        }
-        assert_eq!(counts.of(0), [0, 0, 0]);
-    }
 }

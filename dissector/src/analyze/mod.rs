@@ -150,6 +150,8 @@ pub struct Analyzer {
     on_packet: Option<PacketCallback>,
     /// Highest frame number seen in any event.
     last_frame: u64,
+    /// Without `retain_packets`, records wait for `take_new_packets` (else they are dropped).
+    hold_new_packets: bool,
     /// Packet index up to which `take_new_packets` handed records out.
     taken_upto: u64,
     cur: PacketRecord,
@@ -251,6 +253,7 @@ impl Analyzer {
             on_packet: None,
             last_frame: 0,
             taken_upto: 0,
+            hold_new_packets: false,
             cur: PacketRecord::new(Timestamp(0), 0, 0, Direction::ToBroker, 0),
             cur_index: 0,
         }
@@ -960,6 +963,12 @@ impl Analyzer {
             let d = c.counters_mut(p.dir);
             d.packets += 1;
             d.bytes += p.packet_len;
+            // PUBLISH (type 3): QoS in bits 1-2 of the first byte (§3.3.1).
+            if first_byte >> 4 == 3
+                && let Some(n) = d.publishes.get_mut(usize::from((first_byte >> 1) & 3))
+            {
+                *n += 1;
+            }
         }
 
         self.analyse_packet(&p);
@@ -987,18 +996,25 @@ impl Analyzer {
                     .raw_offsets
                     .push(self.trace.raw_bytes.len() as u64);
             }
-        } else if self.on_packet.is_none() {
-            // Streaming without a callback: the record waits for `take_new_packets`.
+        } else if self.hold_new_packets {
+            // Pull-style streaming: the record waits for `take_new_packets`.
             self.trace.packets.push(rec);
         } else {
             self.trace.packet_base = self.trace.totals.packets;
         }
     }
 
+    /// Pull-style streaming: without `retain_packets`, keep each new record until
+    /// [`Analyzer::take_new_packets`] takes it (the caller must keep taking for memory to stay
+    /// bounded). Otherwise such records are dropped once the callback, if any, has seen them.
+    pub fn hold_new_packets(&mut self) {
+        self.hold_new_packets = true;
+    }
+
     /// The records analysed since the previous call, with their packet indexes (pull-style
     /// streaming, the alternative to [`Analyzer::set_packet_callback`]). Without
-    /// `retain_packets` they leave the trace (bounded memory as long as the caller keeps
-    /// taking); with it they are copies and the trace keeps them.
+    /// `retain_packets` they leave the trace, and are there only after
+    /// [`Analyzer::hold_new_packets`]; with it they are copies and the trace keeps them.
     pub fn take_new_packets(&mut self) -> Vec<(u64, PacketRecord)> {
         let start = self.taken_upto.max(self.trace.packet_base);
         let from = usize::try_from(start - self.trace.packet_base).unwrap_or(usize::MAX);

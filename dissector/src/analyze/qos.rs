@@ -2,7 +2,6 @@
 //! flow that did not complete, with where it stopped. Its JSON is the `incomplete_flows` part of
 //! the check report (shared/ARCHITECTURE.md).
 
-use crate::codec::PacketType;
 use crate::model::{ClosedBy, Trace, Transaction, TxKind, TxState};
 
 /// Counts of transactions by state.
@@ -173,19 +172,12 @@ pub fn qos_report(trace: &Trace) -> QosReport {
         incomplete: Vec::new(),
         failed: Vec::new(),
     };
-    for p in &trace.packets {
-        if p.packet_type == PacketType::Publish {
-            let q = usize::from(p.qos());
-            if let Some(n) = report.total.publishes.get_mut(q) {
-                *n += 1;
-            }
-            if let Some(n) = report
-                .connections
-                .get_mut(p.conn as usize)
-                .and_then(|c| c.counts.publishes.get_mut(q))
-            {
-                *n += 1;
-            }
+    // From the connections' counters, so a trace analysed without packet records counts too.
+    for (c, counts) in trace.connections.iter().zip(report.connections.iter_mut()) {
+        for q in 0..3 {
+            let n = c.to_broker.publishes[q] + c.to_client.publishes[q];
+            counts.counts.publishes[q] += n;
+            report.total.publishes[q] += n;
         }
     }
     let mut incomplete: Vec<(u64, IncompleteFlow)> = Vec::new();

@@ -333,6 +333,8 @@ pub struct DirCounters {
     pub frames: u64,
     /// Bytes on the wire (link + IP + TCP headers included).
     pub wire_bytes: u64,
+    /// PUBLISH packets per QoS 0, 1, 2 (a malformed QoS 3 is not counted).
+    pub publishes: [u64; 3],
 }
 
 /// TLS facts of a connection that was not decrypted.

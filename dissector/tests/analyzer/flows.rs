@@ -458,6 +458,7 @@ fn take_new_packets_hands_out_each_record_once() {
     tail.events = s.events.split_off(3);
 
     let mut a = Analyzer::new(AnalyzerConfig::streaming());
+    a.hold_new_packets();
     s.feed(&mut a);
     let first: Vec<_> = a
         .take_new_packets()
@@ -496,6 +497,14 @@ fn take_new_packets_hands_out_each_record_once() {
         [2, 3, 4]
     );
     assert_eq!(a.trace().packets.len(), 5);
+
+    // Streaming without asking to hold them: records are not kept at all.
+    let mut a = Analyzer::new(AnalyzerConfig::streaming());
+    s.feed(&mut a);
+    tail.feed(&mut a);
+    assert!(a.trace().packets.is_empty());
+    assert!(a.take_new_packets().is_empty());
+    assert_eq!(a.trace().totals.packets, 5);
 }
 
 #[test]

@@ -206,5 +206,18 @@ proptest! {
         let codes = |t: &dissector::model::Trace| t.anomalies.iter().map(|a| (a.code, a.packet)).collect::<Vec<_>>();
         prop_assert_eq!(codes(&full), codes(&streamed));
         prop_assert_eq!(qos_report(&full).incomplete, qos_report(&streamed).incomplete);
+        // PUBLISH counts come from the connections' counters, so they survive streaming, and
+        // they agree with the packet records the full trace kept.
+        let mut from_records = vec![[0u64; 3]; full.connections.len()];
+        for p in &full.packets {
+            if p.packet_type == dissector::codec::PacketType::Publish && p.qos() < 3 {
+                from_records[p.conn as usize][usize::from(p.qos())] += 1;
+            }
+        }
+        let per_conn = |t: &dissector::model::Trace| {
+            qos_report(t).connections.iter().map(|c| c.counts.publishes).collect::<Vec<_>>()
+        };
+        prop_assert_eq!(per_conn(&full), from_records.clone());
+        prop_assert_eq!(per_conn(&streamed), from_records);
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! `cargo run --release -p capture --example mqtt_count -- FILE [--list] [--mqtt-port P]`
 //! With `--list`, prints one line per packet: frame, stream, direction, type, length, in the
-//! spirit of `tshark -T fields -e frame.number -e tcp.stream -e mqtt.msgtype`.
+//! spirit of `tshark -T fields -e frame.number -e tcp.stream -e mqtt.msgtype`. With `--relay`,
+//! the counting runs on a second thread behind `capture::relay::offload`, as the CLI runs its
+//! analyzer: the difference to a plain run is what relaying the events costs.
 
 use std::process::ExitCode;
 
@@ -14,11 +16,13 @@ fn main() -> ExitCode {
     let mut path = None;
     let mut list = false;
     let mut events = false;
+    let mut relay = false;
     let mut config = PipelineConfig::default();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--list" => list = true,
             "--events" => events = true,
+            "--relay" => relay = true,
             "--mqtt-port" => {
                 if let Some(p) = args.next().and_then(|p| p.parse().ok()) {
                     config.mqtt_ports.push(p);
@@ -29,7 +33,9 @@ fn main() -> ExitCode {
         }
     }
     let Some(path) = path else {
-        eprintln!("usage: mqtt_count FILE [--list] [--events] [--mqtt-port P] [--no-heuristic]");
+        eprintln!(
+            "usage: mqtt_count FILE [--list] [--events] [--relay] [--mqtt-port P] [--no-heuristic]"
+        );
         return ExitCode::from(2);
     };
     let mut packets = 0u64;
@@ -58,7 +64,13 @@ fn main() -> ExitCode {
         }
     };
     let mut pipeline = Pipeline::new(config);
-    let result = pipeline.run_file(path.as_ref(), &mut sink, None);
+    let result = if relay {
+        capture::relay::offload(&mut sink, |relayed| {
+            pipeline.run_file(path.as_ref(), relayed, None)
+        })
+    } else {
+        pipeline.run_file(path.as_ref(), &mut sink, None)
+    };
     let summary = pipeline.summary().clone();
     eprintln!(
         "frames {} bytes {} tcp_streams {} mqtt_streams {} mqtt_packets {packets} mqtt_bytes {bytes}",

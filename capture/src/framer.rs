@@ -267,6 +267,25 @@ impl MqttFramer {
         }));
     }
 
+    /// Emits the packet assembled in `buf` (all of it), offering the sink the buffer itself
+    /// (see [`EventSink::packet_in_buffer`]); `buf` may come back as another allocation.
+    fn emit_buffer(&mut self, span: Span, sink: &mut dyn EventSink) {
+        self.packets += 1;
+        self.synced_once = true;
+        let packet = MqttBytes {
+            stream: self.stream,
+            dir: self.dir,
+            ts: span.ts,
+            first_frame: span.first_frame,
+            frame: span.frame,
+            stream_offset: span.stream_offset,
+            bytes: &[],
+            packet_len: span.packet_len,
+            truncated: span.truncated,
+        };
+        sink.packet_in_buffer(packet, &mut self.buf);
+    }
+
     /// Frames `data` (starting at stream offset `start`, nothing buffered) until it ends inside a
     /// packet or synchronisation is lost. Returns the bytes consumed (all of them unless the
     /// state changed to one that handles the rest).
@@ -483,10 +502,8 @@ impl MqttFramer {
                             return self.partial_is_garbage(data, used, frame_no, ts);
                         }
                     }
-                    let packet = std::mem::take(&mut self.buf);
                     let len = h.packet_len();
-                    self.emit(
-                        &packet,
+                    self.emit_buffer(
                         Span {
                             stream_offset: buf_offset,
                             first_frame,
@@ -497,7 +514,6 @@ impl MqttFramer {
                         },
                         sink,
                     );
-                    self.buf = packet;
                     self.buf.clear();
                     self.marks.clear();
                     break;

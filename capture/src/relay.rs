@@ -13,10 +13,9 @@
 //! [`DEPTH`] batches of about [`BATCH_BYTES`] each (a batch holding one packet larger than that
 //! grows to fit it; the pipeline's payload limit bounds that).
 
-use std::ops::Range;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 
-use dissector::input::{EventSink, MqttBytes, StreamEvent};
+use dissector::input::{Direction, EventSink, FrameSeen, MqttBytes, StreamEvent, Timestamp};
 
 /// A batch is sent once its byte arena holds this much.
 pub const BATCH_BYTES: usize = 1 << 20;
@@ -26,18 +25,59 @@ pub const BATCH_EVENTS: usize = 8192;
 pub const DEPTH: usize = 4;
 /// A recycled batch whose arena grew past this (one huge packet) gets a fresh arena.
 const KEEP_CAPACITY: usize = 4 * BATCH_BYTES;
+/// Packets assembled in a buffer of their own from this size on travel in that buffer
+/// instead of being copied into the arena.
+const OWN_FROM: usize = 4096;
+/// Emptied packet buffers a batch carries back to the producer at most.
+const MAX_SPARES: usize = 64;
 /// Batches in existence at most: the queue, one being replayed, one being filled. Reusing
 /// them keeps allocation (and the page faults of fresh memory) out of the loop.
 const POOL: usize = DEPTH + 2;
+
+/// A packet's event without its bytes, which are `start..start + len` of the batch's arena.
+/// Kept apart from [`StreamEvent`] because packets and frames are nearly every event and a
+/// smaller item is cheaper to store and move than the whole enum.
+struct PacketItem {
+    stream: u32,
+    dir: Direction,
+    truncated: bool,
+    ts: Timestamp,
+    first_frame: u64,
+    frame: u64,
+    stream_offset: u64,
+    packet_len: u64,
+    start: usize,
+    len: usize,
+}
+
+/// One event of a batch.
+enum Item {
+    Packet(PacketItem),
+    /// A packet whose bytes are the next of the batch's `owned` buffers (taken from the
+    /// producer instead of copied: see [`EventSink::packet_in_buffer`]).
+    OwnedPacket(PacketItem),
+    Frame(FrameSeen),
+    /// Any other event (rare: connections opening and closing, gaps, issues): the next one
+    /// of the batch's `others`.
+    Other,
+}
 
 /// Events of a batch and the bytes their packets borrow.
 #[derive(Default)]
 struct Batch {
     /// Packet bytes, back to back.
     bytes: Vec<u8>,
-    /// Each event, with the range of `bytes` its packet borrowed (empty for other events,
-    /// whose `MqttBytes::bytes` are left empty in the stored copy).
-    events: Vec<(StreamEvent<'static>, Range<usize>)>,
+    /// The events, in order.
+    items: Vec<Item>,
+    /// The events that are neither packets nor frames.
+    others: Vec<StreamEvent<'static>>,
+    /// Buffers of owned packets, in order.
+    owned: Vec<Vec<u8>>,
+    /// Bytes in `owned` (they count towards the batch's size).
+    owned_bytes: usize,
+    /// Emptied buffers travelling back to the producer, to be given to it in exchange for
+    /// the next buffers it hands over.
+    spares: Vec<Vec<u8>>,
 }
 
 impl Batch {
@@ -45,60 +85,141 @@ impl Batch {
         Batch {
             // Room for a full batch plus the packet that fills it.
             bytes: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
-            events: Vec::with_capacity(BATCH_EVENTS),
+            items: Vec::with_capacity(BATCH_EVENTS),
+            others: Vec::new(),
+            owned: Vec::new(),
+            owned_bytes: 0,
+            spares: Vec::new(),
         }
     }
 
     fn push(&mut self, event: StreamEvent<'_>) {
-        let stored = match event {
+        let item = match event {
             StreamEvent::Packet(p) => {
                 let start = self.bytes.len();
                 self.bytes.extend_from_slice(p.bytes);
-                let range = start..self.bytes.len();
-                (StreamEvent::Packet(with_bytes(&p, &[])), range)
+                Item::Packet(PacketItem {
+                    stream: p.stream,
+                    dir: p.dir,
+                    truncated: p.truncated,
+                    ts: p.ts,
+                    first_frame: p.first_frame,
+                    frame: p.frame,
+                    stream_offset: p.stream_offset,
+                    packet_len: p.packet_len,
+                    start,
+                    len: p.bytes.len(),
+                })
             }
-            StreamEvent::Opened(o) => (StreamEvent::Opened(o), 0..0),
-            StreamEvent::Frame(f) => (StreamEvent::Frame(f), 0..0),
-            StreamEvent::Gap(g) => (StreamEvent::Gap(g), 0..0),
-            StreamEvent::Issue(i) => (StreamEvent::Issue(i), 0..0),
-            StreamEvent::Tls(t) => (StreamEvent::Tls(t), 0..0),
-            StreamEvent::Closed(c) => (StreamEvent::Closed(c), 0..0),
+            StreamEvent::Frame(f) => Item::Frame(f),
+            other => {
+                self.others.push(owned(other));
+                Item::Other
+            }
         };
-        self.events.push(stored);
+        self.items.push(item);
+    }
+
+    /// Takes the producer's buffer holding a whole packet, leaving a spare in its place.
+    fn push_owned(&mut self, p: MqttBytes<'static>, buf: &mut Vec<u8>) {
+        let spare = self.spares.pop().unwrap_or_default();
+        let bytes = std::mem::replace(buf, spare);
+        self.owned_bytes += bytes.len();
+        self.items.push(Item::OwnedPacket(PacketItem {
+            stream: p.stream,
+            dir: p.dir,
+            truncated: p.truncated,
+            ts: p.ts,
+            first_frame: p.first_frame,
+            frame: p.frame,
+            stream_offset: p.stream_offset,
+            packet_len: p.packet_len,
+            start: 0,
+            len: bytes.len(),
+        }));
+        self.owned.push(bytes);
     }
 
     fn is_full(&self) -> bool {
-        self.bytes.len() >= BATCH_BYTES || self.events.len() >= BATCH_EVENTS
+        self.bytes.len() + self.owned_bytes >= BATCH_BYTES || self.items.len() >= BATCH_EVENTS
+    }
+
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
     }
 
     /// Hands every event to `sink`, in order, with its packet's bytes borrowed from the arena.
     fn replay(&mut self, sink: &mut dyn EventSink) {
-        for (event, range) in self.events.drain(..) {
-            match event {
-                StreamEvent::Packet(p) => {
-                    let bytes = self.bytes.get(range).unwrap_or_default();
-                    sink.event(StreamEvent::Packet(with_bytes(&p, bytes)));
+        let mut others = self.others.drain(..);
+        let mut owned = self.owned.drain(..);
+        for item in self.items.drain(..) {
+            match item {
+                Item::Packet(p) => {
+                    let bytes = self.bytes.get(p.start..p.start + p.len).unwrap_or_default();
+                    sink.event(StreamEvent::Packet(p.with_bytes(bytes)));
                 }
-                other => sink.event(other),
+                Item::OwnedPacket(p) => {
+                    if let Some(mut buf) = owned.next() {
+                        sink.event(StreamEvent::Packet(p.with_bytes(&buf)));
+                        if self.spares.len() < MAX_SPARES && buf.capacity() <= KEEP_CAPACITY {
+                            buf.clear();
+                            self.spares.push(buf);
+                        }
+                    }
+                }
+                Item::Frame(f) => sink.event(StreamEvent::Frame(f)),
+                // `others` holds these in the order their items were pushed.
+                Item::Other => {
+                    if let Some(e) = others.next() {
+                        sink.event(e);
+                    }
+                }
             }
         }
+        drop(others);
+        drop(owned);
+        self.owned_bytes = 0;
         self.bytes.clear();
     }
 }
 
-/// `p` with its bytes replaced by `bytes` (of another lifetime, which struct update syntax
-/// cannot change).
-fn with_bytes<'b>(p: &MqttBytes<'_>, bytes: &'b [u8]) -> MqttBytes<'b> {
-    MqttBytes {
-        stream: p.stream,
-        dir: p.dir,
-        ts: p.ts,
-        first_frame: p.first_frame,
-        frame: p.frame,
-        stream_offset: p.stream_offset,
-        bytes,
-        packet_len: p.packet_len,
-        truncated: p.truncated,
+impl PacketItem {
+    fn with_bytes<'b>(&self, bytes: &'b [u8]) -> MqttBytes<'b> {
+        MqttBytes {
+            stream: self.stream,
+            dir: self.dir,
+            ts: self.ts,
+            first_frame: self.first_frame,
+            frame: self.frame,
+            stream_offset: self.stream_offset,
+            bytes,
+            packet_len: self.packet_len,
+            truncated: self.truncated,
+        }
+    }
+}
+
+/// An event that borrows nothing, as one of any lifetime (packets never come here).
+fn owned(event: StreamEvent<'_>) -> StreamEvent<'static> {
+    match event {
+        StreamEvent::Opened(o) => StreamEvent::Opened(o),
+        StreamEvent::Frame(f) => StreamEvent::Frame(f),
+        StreamEvent::Gap(g) => StreamEvent::Gap(g),
+        StreamEvent::Issue(i) => StreamEvent::Issue(i),
+        StreamEvent::Tls(t) => StreamEvent::Tls(t),
+        StreamEvent::Closed(c) => StreamEvent::Closed(c),
+        // Unreachable from `push`; an empty packet keeps this total without a panic.
+        StreamEvent::Packet(p) => StreamEvent::Packet(MqttBytes {
+            stream: p.stream,
+            dir: p.dir,
+            ts: p.ts,
+            first_frame: p.first_frame,
+            frame: p.frame,
+            stream_offset: p.stream_offset,
+            bytes: &[],
+            packet_len: p.packet_len,
+            truncated: p.truncated,
+        }),
     }
 }
 
@@ -115,7 +236,7 @@ struct Shipper {
 
 impl Shipper {
     fn ship(&mut self) {
-        if self.current.events.is_empty() || self.closed {
+        if self.current.is_empty() || self.closed {
             return;
         }
         let next = match self.empty.try_recv() {
@@ -140,6 +261,21 @@ impl Shipper {
 impl EventSink for Shipper {
     fn event(&mut self, event: StreamEvent<'_>) {
         self.current.push(event);
+        if self.current.is_full() {
+            self.ship();
+        }
+    }
+
+    fn packet_in_buffer(&mut self, packet: MqttBytes<'static>, buf: &mut Vec<u8>) {
+        // Small packets are cheaper copied into the arena than moved with their allocation.
+        if buf.len() < OWN_FROM {
+            self.current.push(StreamEvent::Packet(MqttBytes {
+                bytes: buf.as_slice(),
+                ..packet
+            }));
+        } else {
+            self.current.push_owned(packet, buf);
+        }
         if self.current.is_full() {
             self.ship();
         }
@@ -233,20 +369,26 @@ impl<S: EventSink + ?Sized> EventSink for SinkRef<'_, S> {
     fn event(&mut self, event: StreamEvent<'_>) {
         self.0.event(event);
     }
+
+    fn packet_in_buffer(&mut self, packet: MqttBytes<'static>, buf: &mut Vec<u8>) {
+        self.0.packet_in_buffer(packet, buf);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use dissector::input::{
-        CloseHow, ConnectionClosed, Direction, GapEvent, Timestamp, TransportIssue,
-        TransportIssueKind,
+        CloseHow, ConnectionClosed, GapEvent, TransportIssue, TransportIssueKind,
     };
 
     /// Events as a test can compare them: packets with their bytes owned.
     fn owned(e: StreamEvent<'_>) -> (String, Vec<u8>) {
         match e {
-            StreamEvent::Packet(p) => (format!("{:?}", with_bytes(&p, &[])), p.bytes.to_vec()),
+            StreamEvent::Packet(p) => (
+                format!("{:?}", MqttBytes { bytes: &[], ..p }),
+                p.bytes.to_vec(),
+            ),
             other => (format!("{other:?}"), Vec::new()),
         }
     }
@@ -310,7 +452,8 @@ mod tests {
         let payloads: Vec<Vec<u8>> = (0..20_000usize)
             .map(|i| {
                 let len = match i % 1000 {
-                    0 => BATCH_BYTES * 2 + 3, // larger than a whole batch
+                    0 => BATCH_BYTES * 2 + 3,        // larger than a whole batch
+                    n if n % 7 == 0 => OWN_FROM + n, // large enough to travel in its buffer
                     n => n % 300,
                 };
                 (0..len).map(|b| (b ^ i) as u8).collect()
@@ -319,15 +462,31 @@ mod tests {
         let want: Vec<_> = sequence(&payloads).into_iter().map(owned).collect();
         let mut got = Vec::new();
         let mut sink = |e: StreamEvent<'_>| got.push(owned(e));
+        let mut handed_over = 0usize;
         let produced = offload(&mut sink, |relay| {
-            for e in sequence(&payloads) {
-                relay.event(e);
+            // The producer's assembly buffer, as the framer keeps one per direction.
+            let mut assembly: Vec<u8> = Vec::new();
+            for (i, e) in sequence(&payloads).into_iter().enumerate() {
+                match e {
+                    // Every other packet comes assembled in the producer's buffer.
+                    StreamEvent::Packet(p) if i % 2 == 0 => {
+                        assembly.clear();
+                        assembly.extend_from_slice(p.bytes);
+                        let before = assembly.as_ptr();
+                        relay.packet_in_buffer(MqttBytes { bytes: &[], ..p }, &mut assembly);
+                        if assembly.as_ptr() != before {
+                            handed_over += 1;
+                        }
+                    }
+                    other => relay.event(other),
+                }
             }
             "done"
         });
         assert_eq!(produced, "done");
         assert_eq!(got.len(), want.len());
         assert!(got == want, "events differ after the relay");
+        assert!(handed_over > 0, "no buffer was taken instead of copied");
     }
 
     #[test]

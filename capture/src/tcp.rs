@@ -11,8 +11,11 @@ use std::num::Wrapping;
 
 use dissector::input::{Timestamp, TransportIssueKind};
 
-/// Bytes of recently delivered data kept to compare retransmissions with.
-const TAIL: usize = 1024;
+/// Bytes of recently delivered data kept to compare retransmissions with. Every delivered
+/// segment refreshes it, so its size is a per-byte cost on every stream: 256 bytes check the
+/// end of any retransmission (where a second copy that differs usually differs too) for a
+/// fifth of the copying a whole MSS would cost.
+const TAIL: usize = 256;
 /// A sequence distance beyond this is not this connection's data (stale or bogus segment).
 const MAX_WINDOW: i64 = 1 << 30;
 
@@ -355,7 +358,8 @@ impl HalfStream {
     }
 
     /// Compares bytes at relative position `rel` (negative: already delivered) with what was
-    /// delivered, as far as the kept tail reaches.
+    /// delivered, where they overlap the kept tail (a retransmission starting further back is
+    /// compared on its last bytes).
     fn compare_with_tail(
         &mut self,
         rel: i64,
@@ -366,13 +370,23 @@ impl HalfStream {
     ) {
         let back = (-rel) as usize; // how far before next_offset the data starts
         let tail_len = self.tail.len();
-        if back > tail_len || data.is_empty() {
+        // Where `data` and the tail overlap, as indexes into each.
+        let (data_start, tail_start) = if back > tail_len {
+            (back - tail_len, 0)
+        } else {
+            (0, tail_len - back)
+        };
+        let n = data
+            .len()
+            .saturating_sub(data_start)
+            .min(tail_len - tail_start);
+        if n == 0 {
             return;
         }
-        let start = tail_len - back;
-        let n = data.len().min(tail_len - start);
-        if let (Some(old), Some(new)) = (self.tail.get(start..start + n), data.get(..n))
-            && old != new
+        if let (Some(old), Some(new)) = (
+            self.tail.get(tail_start..tail_start + n),
+            data.get(data_start..data_start + n),
+        ) && old != new
         {
             out(Delivered::Issue {
                 kind: TransportIssueKind::OverlapMismatch,
@@ -435,6 +449,28 @@ mod tests {
         let (bytes, notes) = run(&mut half, &[(100, b"abcd"), (102, b"XYef")], 1 << 20);
         assert_eq!(bytes, b"abcdef");
         assert_eq!(notes, ["OverlapMismatch"]);
+    }
+
+    #[test]
+    fn a_retransmission_longer_than_the_tail_is_compared_on_its_last_bytes() {
+        let first: Vec<u8> = (0..1460u32).map(|i| i as u8).collect();
+        // Same length, same start: differs only in its last byte (inside the tail).
+        let mut late_change = first.clone();
+        late_change[1459] ^= 0xff;
+        // Differs only in its first byte: beyond the tail, not compared.
+        let mut early_change = first.clone();
+        early_change[0] ^= 0xff;
+        for (resent, want) in [
+            (&first, Vec::<&str>::new()),
+            (&late_change, vec!["OverlapMismatch"]),
+            (&early_change, Vec::new()),
+        ] {
+            let mut half = HalfStream::new();
+            let (bytes, notes) = run(&mut half, &[(0, &first), (0, resent)], 1 << 20);
+            assert_eq!(bytes, first);
+            assert_eq!(notes, want);
+            assert_eq!(half.retransmissions, 1);
+        }
     }
 
     #[test]

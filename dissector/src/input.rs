@@ -284,6 +284,18 @@ pub enum StreamEvent<'a> {
 pub trait EventSink {
     /// Receives one event; events arrive in capture order.
     fn event(&mut self, event: StreamEvent<'_>);
+
+    /// Receives a whole packet that the producer assembled in a buffer of its own: the
+    /// packet's bytes are all of `buf` (`packet.bytes` is ignored). A sink that keeps packet
+    /// bytes beyond the call (a relay to another thread) may take the allocation instead of
+    /// copying it, leaving another `Vec` in its place, which the producer clears and reuses.
+    /// By default the packet is handed to [`EventSink::event`] and `buf` is left alone.
+    fn packet_in_buffer(&mut self, packet: MqttBytes<'static>, buf: &mut Vec<u8>) {
+        self.event(StreamEvent::Packet(MqttBytes {
+            bytes: buf.as_slice(),
+            ..packet
+        }));
+    }
 }
 
 impl<F: FnMut(StreamEvent<'_>)> EventSink for F {

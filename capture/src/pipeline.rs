@@ -118,8 +118,27 @@ const DETECT_HOLD: usize = 8 * 1024;
 const DETECT_CHUNKS: usize = 32;
 
 /// Connection key independent of direction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct FlowKey(SocketAddr, SocketAddr);
+
+/// Hashes what identifies the endpoints, packed into few words: hashed once or twice per
+/// frame, `SocketAddr`'s derived hash (a write per field, flow info and scope id included)
+/// was a visible share of the pipeline. Equal keys hash equal, as `Eq` requires.
+impl std::hash::Hash for FlowKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        for addr in [&self.0, &self.1] {
+            match addr {
+                SocketAddr::V4(a) => {
+                    h.write_u64(u64::from(a.ip().to_bits()) << 16 | u64::from(a.port()));
+                }
+                SocketAddr::V6(a) => {
+                    h.write_u128(a.ip().to_bits());
+                    h.write_u32(u32::from(a.port()) | 1 << 16);
+                }
+            }
+        }
+    }
+}
 
 impl FlowKey {
     fn new(a: SocketAddr, b: SocketAddr) -> FlowKey {

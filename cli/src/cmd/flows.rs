@@ -145,6 +145,8 @@ pub fn run(common: &Common, input: &Input, format: Format) -> Result<u8, CliErro
     let config = AnalyzerConfig {
         show_passwords: common.show_passwords,
         retain_packets: !streaming,
+        // Only unfinished flows are counted, and those are kept either way.
+        retain_transactions: false,
         track_deliveries: false,
         ..AnalyzerConfig::default()
     };

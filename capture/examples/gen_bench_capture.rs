@@ -1,11 +1,13 @@
 //! Writes a large synthetic multi-connection MQTT capture for benchmarks.
 //!
-//! `gen_bench_capture OUT.pcap SIZE_MB [CONNECTIONS] [SEED]`
+//! `gen_bench_capture OUT.pcap SIZE_MB [CONNECTIONS] [SEED] [small]`
 //!
 //! Mixed MQTT 3.1 / 3.1.1 / 5.0 sessions on port 1883, PUBLISH QoS 0/1/2 with their
 //! acknowledgement flows, payloads from a few bytes to 64 KiB, pings; the byte streams are cut
 //! into TCP segments at random points, so segments carry several packets and packets (fixed
 //! headers included) are split across segments. Prints the number of MQTT packets written.
+//! With `small`, every payload is 8–127 bytes (telemetry-sized): many more packets per byte,
+//! for measuring per-packet costs such as exporting ten million packet rows.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -223,7 +225,15 @@ fn ack_packet(first: u8, id: u16, version: u8, out: &mut Vec<u8>) {
 /// do (the topic set grows with the devices, not with the messages).
 const METRICS: [&str; 6] = ["temp", "humidity", "status", "power", "fw/progress", "log"];
 
-fn publish_packet(rng: &mut Rng, version: u8, device: u32, qos: u8, id: u16, out: &mut Vec<u8>) {
+fn publish_packet(
+    rng: &mut Rng,
+    small: bool,
+    version: u8,
+    device: u32,
+    qos: u8,
+    id: u16,
+    out: &mut Vec<u8>,
+) {
     let mut body = Vec::new();
     let metric = METRICS[rng.below(METRICS.len() as u64) as usize];
     let topic = format!("site/{}/dev/{device}/{metric}", device % 50);
@@ -234,7 +244,7 @@ fn publish_packet(rng: &mut Rng, version: u8, device: u32, qos: u8, id: u16, out
     if version == 5 {
         body.extend_from_slice(&[2, 0x01, 1]); // payload format indicator
     }
-    let size = match rng.below(100) {
+    let size = match rng.below(if small { 60 } else { 100 }) {
         0..=59 => 8 + rng.below(120),
         60..=89 => 128 + rng.below(1800),
         90..=98 => 2000 + rng.below(14_000),
@@ -250,12 +260,13 @@ fn main() -> ExitCode {
         args.first(),
         args.get(1).and_then(|s| s.parse::<u64>().ok()),
     ) else {
-        eprintln!("usage: gen_bench_capture OUT.pcap SIZE_MB [CONNECTIONS] [SEED]");
+        eprintln!("usage: gen_bench_capture OUT.pcap SIZE_MB [CONNECTIONS] [SEED] [small]");
         return ExitCode::from(2);
     };
     let conns_n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(300);
     let seed: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(0x5eed);
-    match generate(out, size_mb << 20, conns_n, seed) {
+    let small = args.get(4).is_some_and(|s| s == "small");
+    match generate(out, size_mb << 20, conns_n, seed, small) {
         Ok((frames, bytes, packets)) => {
             println!("frames {frames} bytes {bytes} mqtt_packets {packets}");
             ExitCode::SUCCESS
@@ -272,6 +283,7 @@ fn generate(
     target: u64,
     conns_n: usize,
     seed: u64,
+    small: bool,
 ) -> std::io::Result<(u64, u64, u64)> {
     let mut rng = Rng(seed | 1);
     let file = File::create(path)?;
@@ -353,7 +365,7 @@ fn generate(
                 let id = conn.next_id;
                 conn.next_id = conn.next_id.checked_add(1).unwrap_or(1);
                 scratch.clear();
-                publish_packet(&mut rng, v, conn.device, qos, id, &mut scratch);
+                publish_packet(&mut rng, small, v, conn.device, qos, id, &mut scratch);
                 let ack = |first: u8| {
                     let mut b = Vec::new();
                     ack_packet(first, id, v, &mut b);
@@ -369,7 +381,7 @@ fn generate(
                 // The broker also delivers messages to this client now and then.
                 if rng.below(4) == 0 {
                     scratch.clear();
-                    publish_packet(&mut rng, v, conn.device, 0, 0, &mut scratch);
+                    publish_packet(&mut rng, small, v, conn.device, 0, 0, &mut scratch);
                     conn.s.push(&scratch);
                     packets += 1;
                 }

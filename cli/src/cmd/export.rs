@@ -41,8 +41,14 @@ pub fn run(
             library_format(format).extension()
         )));
     }
+    // Broker fan-out matching keeps every PUBLISH of a delivery window in a table: worth it
+    // only when the deliveries are exported.
+    let deliveries = tables
+        .iter()
+        .any(|n| Table::from_name(n) == Some(Table::Deliveries));
     let config = AnalyzerConfig {
         show_passwords: common.show_passwords,
+        track_deliveries: deliveries,
         ..AnalyzerConfig::default()
     };
     let mut analysed = input::analyse_all(input, common, &config);

@@ -4,11 +4,12 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
 use capture::CaptureError;
 use capture::pipeline::{CaptureSummary, Pipeline, PipelineConfig};
 use capture::source::{FileSource, RawFrame};
-use dissector::analyze::{Analyzer, AnalyzerConfig};
+use dissector::analyze::{Analyzer, AnalyzerConfig, PacketView};
 use dissector::input::{EventSink, Timestamp};
 use dissector::model::{CaptureInfo, Trace};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -338,6 +339,68 @@ pub fn analyse(source: &CaptureSource, common: &Common, config: AnalyzerConfig) 
         error: outcome.error,
         open_failed: outcome.open_failed,
     }
+}
+
+/// [`analyse`] with `step` run on `state` for every packet record as the analyzer produces it
+/// (on the analysis thread), and `state` handed back with the finished capture: a view
+/// computed in one pass (`stats`) keeps its totals instead of the records, so
+/// `config.retain_packets` can be off.
+///
+/// The packet callback owns `state`, so a packet costs no lock; the analyzer drops its callback
+/// when it finishes, and that drop sends `state` back.
+pub fn analyse_folding<S: Send + 'static>(
+    source: &CaptureSource,
+    common: &Common,
+    config: AnalyzerConfig,
+    state: S,
+    step: fn(&mut S, &Trace, PacketView<'_>),
+) -> (Analysed, S) {
+    /// The callback's state, sent back when the callback is dropped.
+    struct SendBackOnDrop<S> {
+        state: Option<S>,
+        to: mpsc::SyncSender<S>,
+    }
+    impl<S> Drop for SendBackOnDrop<S> {
+        fn drop(&mut self) {
+            if let Some(state) = self.state.take() {
+                // Capacity 1 and one send: never blocks. The receiver outlives the analyzer.
+                let _ = self.to.try_send(state);
+            }
+        }
+    }
+    let (to, back) = mpsc::sync_channel(1);
+    let mut held = SendBackOnDrop {
+        state: Some(state),
+        to,
+    };
+    let mut analyzer = Analyzer::new(config);
+    analyzer.set_packet_callback(Box::new(move |trace, packet| {
+        if let Some(state) = held.state.as_mut() {
+            step(state, trace, packet);
+        }
+    }));
+    let outcome = run_capture_offloaded(source, common, &mut analyzer);
+    let end = outcome
+        .summary
+        .last_ts
+        .or(analyzer.trace().totals.last_ts)
+        .unwrap_or_default();
+    // `finish` consumes the analyzer: its callback, and with it `held`, is dropped here.
+    let mut trace = analyzer.finish(end);
+    let Ok(state) = back.try_recv() else {
+        unreachable!("Analyzer::finish drops the packet callback, which sends the state back")
+    };
+    trace.captures.push(capture_info(source, &outcome.summary));
+    (
+        Analysed {
+            label: source.label(),
+            trace,
+            summary: outcome.summary,
+            error: outcome.error,
+            open_failed: outcome.open_failed,
+        },
+        state,
+    )
 }
 
 /// [`run_capture`] into `sink`, with `sink` on a second thread when the machine has more

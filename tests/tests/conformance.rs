@@ -33,3 +33,4 @@ mod pipeline;
 mod public;
 mod robustness;
 mod samples;
+mod stats_streaming;

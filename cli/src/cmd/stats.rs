@@ -1,13 +1,23 @@
 //! `mqscope stats`: header-size statistics (the table grouped by `--by`), remaining-length
 //! sizes, overhead shares, topic-alias savings, latency percentiles, broker fan-out, the topic
 //! tree and rates, all computed by `dissector::stats`.
+//!
+//! Streaming: the analyzer keeps no packet records; each one is counted as it is analysed
+//! ([`StatsTap`] on the analysis thread) and dropped, so memory grows with connections and
+//! topics, not packets. A display filter is applied to each record as it is analysed when
+//! every field it reads is final by then ([`FilterTiming`]); a filter on what only the whole
+//! capture settles (anomalies, latency, client ids…) falls back to keeping the records and
+//! filtering the finished trace, as before.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use dissector::analyze::AnalyzerConfig;
-use dissector::stats::{self, HeaderRow, Stats};
+use dissector::analyze::{self, AnalyzerConfig};
+use dissector::codec::PacketType;
+use dissector::filter::{FIELDS, Field, Filter, PacketView};
+use dissector::model::{PacketRecord, Sym, Trace};
+use dissector::stats::{HeaderRow, Stats, StatsAccumulator, StatsConfig};
 use serde::Serialize;
 
 use crate::cmd::read::finish_with_errors;
@@ -36,6 +46,15 @@ pub struct Group {
 }
 
 impl Group {
+    fn add_record(&mut self, p: &PacketRecord) {
+        self.add(
+            1,
+            u64::from(p.fixed_len),
+            u64::from(p.variable_len),
+            u64::from(p.properties_len),
+            u64::from(p.payload_len),
+        );
+    }
     fn add(&mut self, packets: u64, fixed: u64, variable: u64, properties: u64, payload: u64) {
         self.packets += packets;
         self.fixed += fixed;
@@ -64,7 +83,7 @@ pub struct StatsJson<'a> {
     /// The grouping of `groups`.
     pub by: &'static str,
     /// Header bytes per group.
-    pub groups: Vec<Group>,
+    pub groups: &'a [Group],
     /// Everything `dissector::stats` computes.
     pub stats: &'a Stats,
 }
@@ -83,80 +102,239 @@ fn by_name(by: StatsBy) -> &'static str {
     }
 }
 
-/// Groups the header bytes. Types and versions come from the library's (type, version) rows;
-/// connections and topics from the packet records.
-pub fn groups(a: &Analysed, s: &Stats, by: StatsBy) -> Vec<Group> {
-    let trace = &a.trace;
-    let from_rows = |key: &dyn Fn(&HeaderRow) -> (u32, String)| {
-        let mut m: BTreeMap<u32, Group> = BTreeMap::new();
-        for r in &s.header.rows {
-            let (order, name) = key(r);
-            let g = m.entry(order).or_insert_with(|| Group {
-                key: name,
-                ..Group::default()
-            });
-            g.add(r.packets, r.fixed, r.variable, r.properties, r.payload);
+/// Header bytes per connection or per topic, counted one packet record at a time; per type
+/// and per version they come from the statistics' (type, version) rows.
+#[derive(Debug)]
+enum GroupTotals {
+    /// `--by type|version`.
+    FromRows,
+    /// By connection index.
+    Connections(Vec<Group>),
+    /// PUBLISHes by topic (no topic and the empty topic are one group).
+    Topics(HashMap<Option<Sym>, Group>),
+}
+
+impl GroupTotals {
+    fn new(by: StatsBy) -> GroupTotals {
+        match by {
+            StatsBy::Type | StatsBy::Version => GroupTotals::FromRows,
+            StatsBy::Connection => GroupTotals::Connections(Vec::new()),
+            StatsBy::Topic => GroupTotals::Topics(HashMap::new()),
         }
-        m.into_values().collect::<Vec<_>>()
-    };
-    match by {
-        StatsBy::Type => from_rows(&|r| (u32::from(r.type_id), r.packet_type.clone())),
-        StatsBy::Version => from_rows(&|r| (u32::from(r.version), version_name(r.version))),
-        StatsBy::Connection => {
-            let mut v: Vec<Group> = trace
-                .connections
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    let id = trace.client_id_of(i);
-                    let key = if id.is_empty() {
-                        c.stream.to_string()
-                    } else {
-                        format!("{} \"{}\"", c.stream, escape(id))
-                    };
-                    Group {
-                        key,
-                        ..Group::default()
-                    }
-                })
-                .collect();
-            for p in &trace.packets {
-                if let Some(g) = v.get_mut(p.conn as usize) {
-                    g.add(
-                        1,
-                        u64::from(p.fixed_len),
-                        u64::from(p.variable_len),
-                        u64::from(p.properties_len),
-                        u64::from(p.payload_len),
-                    );
+    }
+
+    fn add(&mut self, trace: &Trace, p: &PacketRecord) {
+        match self {
+            GroupTotals::FromRows => {}
+            GroupTotals::Connections(v) => {
+                let i = p.conn as usize;
+                if i < trace.connections.len() && v.len() <= i {
+                    v.resize_with(trace.connections.len(), Group::default);
+                }
+                if let Some(g) = v.get_mut(i) {
+                    g.add_record(p);
                 }
             }
-            v
+            GroupTotals::Topics(m) => {
+                if p.packet_type == PacketType::Publish {
+                    m.entry(p.topic).or_default().add_record(p);
+                }
+            }
         }
-        StatsBy::Topic => {
-            let mut m: BTreeMap<&str, Group> = BTreeMap::new();
-            for p in trace
-                .packets
-                .iter()
-                .filter(|p| p.packet_type == dissector::codec::PacketType::Publish)
-            {
-                let topic = trace.opt_str(p.topic).unwrap_or("");
-                let g = m.entry(topic).or_insert_with(|| Group {
-                    key: escape(topic).into_owned(),
+    }
+
+    /// The groups in display order, keyed from the final trace.
+    fn finish(self, trace: &Trace, s: &Stats, by: StatsBy) -> Vec<Group> {
+        let from_rows = |key: &dyn Fn(&HeaderRow) -> (u32, String)| {
+            let mut m: BTreeMap<u32, Group> = BTreeMap::new();
+            for r in &s.header.rows {
+                let (order, name) = key(r);
+                let g = m.entry(order).or_insert_with(|| Group {
+                    key: name,
                     ..Group::default()
                 });
-                g.add(
-                    1,
-                    u64::from(p.fixed_len),
-                    u64::from(p.variable_len),
-                    u64::from(p.properties_len),
-                    u64::from(p.payload_len),
-                );
+                g.add(r.packets, r.fixed, r.variable, r.properties, r.payload);
             }
-            let mut v: Vec<Group> = m.into_values().collect();
-            v.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.key.cmp(&b.key)));
-            v
+            m.into_values().collect::<Vec<_>>()
+        };
+        match self {
+            GroupTotals::FromRows if by == StatsBy::Version => {
+                from_rows(&|r| (u32::from(r.version), version_name(r.version)))
+            }
+            GroupTotals::FromRows => from_rows(&|r| (u32::from(r.type_id), r.packet_type.clone())),
+            // Every connection, also those without a (matching) packet.
+            GroupTotals::Connections(mut counted) => {
+                counted.resize_with(trace.connections.len(), Group::default);
+                trace
+                    .connections
+                    .iter()
+                    .zip(counted)
+                    .enumerate()
+                    .map(|(i, (c, g))| {
+                        let id = trace.client_id_of(i);
+                        let key = if id.is_empty() {
+                            c.stream.to_string()
+                        } else {
+                            format!("{} \"{}\"", c.stream, escape(id))
+                        };
+                        Group { key, ..g }
+                    })
+                    .collect()
+            }
+            GroupTotals::Topics(counted) => {
+                let mut m: BTreeMap<&str, Group> = BTreeMap::new();
+                for (topic, g) in counted {
+                    let topic = trace.opt_str(topic).unwrap_or("");
+                    m.entry(topic)
+                        .or_insert_with(|| Group {
+                            key: escape(topic).into_owned(),
+                            ..Group::default()
+                        })
+                        .add(g.packets, g.fixed, g.variable, g.properties, g.payload);
+                }
+                let mut v: Vec<Group> = m.into_values().collect();
+                v.sort_by(|a, b| b.total().cmp(&a.total()).then_with(|| a.key.cmp(&b.key)));
+                v
+            }
         }
+    }
+}
+
+/// When a display filter's verdict on a packet is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FilterTiming {
+    /// As soon as the packet is analysed.
+    AsAnalysed,
+    /// As soon as the packet is analysed if its record has a protocol version; otherwise the
+    /// filter reads its connection's version, which may be learnt later (a CONNECT seen after
+    /// it, a version inferred from later packets).
+    AsAnalysedIfVersioned,
+    /// Only on the finished trace: the filter reads anomalies, transaction outcomes,
+    /// connection fields a later CONNECT or CONNACK may change, or the capture's start.
+    AtTheEnd,
+}
+
+/// When the value of `field` for a packet is final. Exhaustive on purpose: a new field must be
+/// placed here (see `dissector::filter::PacketView`'s `visit` for where each value comes from).
+fn field_timing(field: Field) -> FilterTiming {
+    match field {
+        Field::Mqtt
+        | Field::FrameNumber
+        | Field::FrameTimeEpoch
+        | Field::TcpStream
+        | Field::IpAddr
+        | Field::IpSrc
+        | Field::IpDst
+        | Field::TcpPort
+        | Field::TcpSrcPort
+        | Field::TcpDstPort
+        | Field::MqttHdrFlags
+        | Field::MqttMsgType
+        | Field::MqttRetain
+        | Field::MqttMsgId
+        | Field::MqttTopic
+        | Field::MqttTopicLen
+        | Field::MqttLen
+        | Field::MqttReasonCode
+        | Field::Direction
+        | Field::Transport
+        | Field::PayloadLen
+        | Field::HeaderLen
+        | Field::PropertiesLen
+        | Field::PacketLen => FilterTiming::AsAnalysed,
+        Field::MqttQos
+        | Field::MqttDupFlag
+        | Field::MqttVersion
+        | Field::MqttConAckVal
+        | Field::MqttSubAckQos
+        | Field::ReasonCodeOf(_) => FilterTiming::AsAnalysedIfVersioned,
+        Field::FrameTimeRelative
+        | Field::MqttClientId
+        | Field::MqttUsername
+        | Field::MqttKeepAlive
+        | Field::MqttWillTopic
+        | Field::Anomaly
+        | Field::Severity
+        | Field::Incomplete
+        | Field::Latency => FilterTiming::AtTheEnd,
+    }
+}
+
+/// When `filter`'s verdict on a packet is final: the latest of its fields'.
+fn filter_timing(filter: &Filter) -> FilterTiming {
+    let used = || {
+        FIELDS
+            .iter()
+            .filter(|f| filter.uses(f.field))
+            .map(|f| field_timing(f.field))
+    };
+    if used().any(|t| t == FilterTiming::AtTheEnd) {
+        FilterTiming::AtTheEnd
+    } else if used().any(|t| t == FilterTiming::AsAnalysedIfVersioned) {
+        FilterTiming::AsAnalysedIfVersioned
+    } else {
+        FilterTiming::AsAnalysed
+    }
+}
+
+/// Everything `stats` counts of one capture, fed one packet record at a time: on the analysis
+/// thread as each packet is analysed, or from a finished trace's records.
+#[derive(Debug)]
+struct StatsTap {
+    stats: StatsAccumulator,
+    groups: GroupTotals,
+    filter: Filter,
+    /// Hold back records without a protocol version (see [`FilterTiming`]).
+    defer_unversioned: bool,
+    /// Records held back, with their packet indexes, to be filtered on the finished trace.
+    deferred: Vec<(u64, PacketRecord)>,
+}
+
+impl StatsTap {
+    fn new(filter: &Filter, timing: FilterTiming, by: StatsBy) -> StatsTap {
+        StatsTap {
+            stats: StatsAccumulator::new(&StatsConfig::default()),
+            groups: GroupTotals::new(by),
+            filter: filter.clone(),
+            defer_unversioned: timing == FilterTiming::AsAnalysedIfVersioned,
+            deferred: Vec::new(),
+        }
+    }
+
+    /// Counts the record with packet index `index` if the filter keeps it.
+    fn offer(&mut self, trace: &Trace, index: u64, record: &PacketRecord) {
+        if !self.filter.is_all() {
+            if self.defer_unversioned && record.version.is_none() {
+                self.deferred.push((index, record.clone()));
+                return;
+            }
+            // The view `matches_packet` builds for a kept record (no raw bytes), so a packet
+            // is judged as it was when `stats` filtered the finished trace.
+            if !self
+                .filter
+                .matches(&PacketView::from_record(trace, index, record))
+            {
+                return;
+            }
+        }
+        self.stats.add(trace, record);
+        self.groups.add(trace, record);
+    }
+
+    /// The analyzer's packet callback.
+    fn step(&mut self, trace: &Trace, packet: analyze::PacketView<'_>) {
+        self.offer(trace, packet.index, packet.record);
+    }
+
+    /// The statistics and groups, completed from the finished trace.
+    fn finish(mut self, trace: &Trace, by: StatsBy) -> (Stats, Vec<Group>) {
+        self.defer_unversioned = false;
+        for (index, record) in std::mem::take(&mut self.deferred) {
+            self.offer(trace, index, &record);
+        }
+        let stats = self.stats.finish(trace);
+        let groups = self.groups.finish(trace, &stats, by);
+        (stats, groups)
     }
 }
 
@@ -332,38 +510,58 @@ pub fn text(label: &str, groups: &[Group], by: StatsBy, s: &Stats) -> String {
     out
 }
 
-/// Runs `stats`.
-pub fn run(common: &Common, input: &Input, format: Format, by: StatsBy) -> Result<u8, CliError> {
+/// Analyses one capture into its statistics and groups: streaming unless the filter needs the
+/// finished trace.
+fn analyse(
+    source: &input::CaptureSource,
+    common: &Common,
+    filter: &Filter,
+    by: StatsBy,
+) -> (Analysed, Stats, Vec<Group>) {
+    let timing = filter_timing(filter);
+    let tap = StatsTap::new(filter, timing, by);
     let config = AnalyzerConfig {
         show_passwords: common.show_passwords,
+        // Latency and fan-out still need the transactions and deliveries.
+        retain_packets: timing == FilterTiming::AtTheEnd,
         ..AnalyzerConfig::default()
     };
-    let mut analysed = input::analyse_all(input, common, &config);
+    let (a, tap) = if config.retain_packets {
+        let a = input::analyse(source, common, config);
+        let mut tap = tap;
+        for (index, record) in (a.trace.packet_base..).zip(&a.trace.packets) {
+            tap.offer(&a.trace, index, record);
+        }
+        (a, tap)
+    } else {
+        input::analyse_folding(source, common, config, tap, StatsTap::step)
+    };
+    let (stats, groups) = tap.finish(&a.trace, by);
+    (a, stats, groups)
+}
+
+/// Runs `stats`.
+pub fn run(common: &Common, input: &Input, format: Format, by: StatsBy) -> Result<u8, CliError> {
+    let mut analysed = Vec::new();
+    let mut computed = Vec::new();
+    for source in input::sources(input) {
+        let (a, s, g) = analyse(&source, common, &input.filter, by);
+        analysed.push(a);
+        computed.push((s, g));
+    }
     if let Some(errors) = input::open_errors(&mut analysed) {
         return finish_with_errors(errors);
     }
-    if !input.filter.is_all() {
-        // Statistics of the packets the filter keeps.
-        for a in &mut analysed {
-            let keep = input.filter.matching_packets(&a.trace);
-            let packets = keep
-                .into_iter()
-                .filter_map(|i| a.trace.packets.get(i).cloned())
-                .collect();
-            a.trace.packets = packets;
-        }
-    }
-    let computed: Vec<Stats> = analysed.iter().map(|a| stats::compute(&a.trace)).collect();
     let mut out = io::BufWriter::new(io::stdout().lock());
     match format {
         Format::Json => {
             let docs: Vec<StatsJson<'_>> = analysed
                 .iter()
                 .zip(&computed)
-                .map(|(a, s)| StatsJson {
+                .map(|(a, (s, g))| StatsJson {
                     capture: &a.label,
                     by: by_name(by),
-                    groups: groups(a, s, by),
+                    groups: g,
                     stats: s,
                 })
                 .collect();
@@ -377,11 +575,11 @@ pub fn run(common: &Common, input: &Input, format: Format, by: StatsBy) -> Resul
             out.write_all(b"\n").map_err(stdout_err)?;
         }
         _ => {
-            for (i, (a, s)) in analysed.iter().zip(&computed).enumerate() {
+            for (i, (a, (s, g))) in analysed.iter().zip(&computed).enumerate() {
                 if i > 0 {
                     out.write_all(b"\n").map_err(stdout_err)?;
                 }
-                out.write_all(text(&a.label, &groups(a, s, by), by, s).as_bytes())
+                out.write_all(text(&a.label, g, by, s).as_bytes())
                     .map_err(stdout_err)?;
             }
         }

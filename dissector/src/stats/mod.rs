@@ -2,11 +2,19 @@
 //! broker fan-out, the topic tree and rates over time. Plain Rust, serde-serialisable results;
 //! the CLI prints them as tables or JSON, the GUI plots them.
 //!
-//! Everything here reads the retained packet records: a trace analysed in streaming mode
-//! (no records kept) gives empty header statistics.
+//! Two ways in, one implementation. [`compute`] reads a trace's retained packet records. A
+//! trace analysed in streaming mode keeps none: feed each record to a [`StatsAccumulator`] as
+//! the analyzer hands it over (its packet callback), then [`StatsAccumulator::finish`] with the
+//! final trace. [`compute`] is that same accumulator run over the retained records, so both
+//! give equal [`Stats`]. Latency and fan-out come from the trace's transactions and deliveries,
+//! not from packet records; they need `retain_transactions` and `track_deliveries`.
 
+mod accumulator;
 mod latency;
+mod rates;
 mod topics;
+
+pub use accumulator::StatsAccumulator;
 
 pub use latency::{
     ConnectionLatency, KindLatency, LatencyStats, LatencySummary, latency_samples, latency_stats,
@@ -14,17 +22,15 @@ pub use latency::{
 };
 pub use topics::{TopicLevel, topic_tree};
 
-use crate::codec::PacketType;
-use crate::input::Direction;
-use crate::model::{PacketMarks, PacketRecord, Trace};
-use std::collections::HashSet;
+use crate::model::{PacketRecord, Trace};
 
 /// What to compute and how finely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StatsConfig {
     /// Width of a rate bucket in nanoseconds (default one second).
     pub rate_bucket_nanos: i64,
-    /// At most this many rate buckets: wider buckets are used for long captures.
+    /// At most this many rate buckets (at least 2): a capture longer than that many widths is
+    /// bucketed at `rate_bucket_nanos × 2^k`, the smallest such width that fits.
     pub max_rate_buckets: usize,
 }
 
@@ -57,15 +63,14 @@ pub fn compute(trace: &Trace) -> Stats {
     compute_with(trace, &StatsConfig::default())
 }
 
-/// Computes every statistic.
+/// Computes every statistic of the retained packet records (a [`StatsAccumulator`] fed with
+/// each of them).
 pub fn compute_with(trace: &Trace, config: &StatsConfig) -> Stats {
-    Stats {
-        header: header_stats(trace),
-        latency: latency_stats(trace),
-        fanout: fanout_stats(trace),
-        topics: topic_tree(trace),
-        rates: rates(trace, config),
+    let mut acc = StatsAccumulator::new(config);
+    for p in &trace.packets {
+        acc.add(trace, p);
     }
+    acc.finish(trace)
 }
 
 /// Byte totals of one packet type in one protocol version.
@@ -142,10 +147,7 @@ pub struct AliasSavings {
     pub repeated_saveable_bytes: u64,
 }
 
-/// A Topic Alias property costs 3 bytes (identifier + two-byte value, MQTT 5.0 §3.3.2.3.4).
-const ALIAS_PROPERTY_LEN: u64 = 3;
-
-fn share(part: u64, whole: u64) -> f64 {
+pub(crate) fn share(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {
@@ -155,12 +157,12 @@ fn share(part: u64, whole: u64) -> f64 {
 
 /// Header-size statistics of the retained packets.
 pub fn header_stats(trace: &Trace) -> HeaderStats {
-    let mut h = header_stats_of(trace, &trace.packets);
+    let mut acc = accumulator::HeaderAccumulator::default();
+    for p in &trace.packets {
+        acc.add(trace, p);
+    }
     // Every frame of every MQTT connection, also those that carried no whole packet.
-    h.wire_bytes = trace.totals.wire_bytes;
-    h.header_share_of_wire = share(h.header_bytes, h.wire_bytes);
-    h.overhead_share_of_wire = share(h.wire_bytes.saturating_sub(h.payload_bytes), h.wire_bytes);
-    h
+    acc.finish(trace.totals.wire_bytes)
 }
 
 /// Header-size statistics of a subset of the packet records (e.g. those a display filter
@@ -169,83 +171,32 @@ pub fn header_stats_of<'t>(
     trace: &'t Trace,
     packets: impl IntoIterator<Item = &'t PacketRecord>,
 ) -> HeaderStats {
-    let mut rows: std::collections::BTreeMap<(u8, u8), HeaderRow> = Default::default();
-    let mut h = HeaderStats::default();
-    let mut two_byte = 0u64;
-    let mut topics_seen: HashSet<(u32, Direction, crate::model::Sym)> = HashSet::new();
-    let mut conns: HashSet<u32> = HashSet::new();
-    let mut packets_counted = 0u64;
+    let mut acc = accumulator::HeaderAccumulator::default();
     for p in packets {
-        packets_counted += 1;
-        conns.insert(p.conn);
-        let version = p.version.map_or(0, |v| v.level());
-        let row = rows
-            .entry((p.packet_type.id(), version))
-            .or_insert_with(|| HeaderRow {
-                packet_type: p.packet_type.name().to_owned(),
-                type_id: p.packet_type.id(),
-                version,
-                ..HeaderRow::default()
-            });
-        row.packets += 1;
-        row.fixed += u64::from(p.fixed_len);
-        row.variable += u64::from(p.variable_len);
-        row.properties += u64::from(p.properties_len);
-        row.payload += u64::from(p.payload_len);
-        if let Some(n) = usize::from(p.fixed_len)
-            .checked_sub(2)
-            .and_then(|i| h.remaining_length_sizes.get_mut(i))
-        {
-            *n += 1;
-        }
-        if p.fixed_len == 2 {
-            two_byte += 1;
-        }
-        if p.packet_type == PacketType::Publish
-            && let Some(topic) = p.topic
-        {
-            let len = trace.str(topic).len() as u64;
-            let saveable = len.saturating_sub(ALIAS_PROPERTY_LEN);
-            if p.marks.has(PacketMarks::TOPIC_FROM_ALIAS) {
-                h.topic_alias.used_packets += 1;
-                h.topic_alias.used_saved_bytes += saveable;
-            } else if !topics_seen.insert((p.conn, p.dir, topic)) {
-                h.topic_alias.repeated_packets += 1;
-                h.topic_alias.repeated_saveable_bytes += saveable;
-            }
-        }
+        acc.add(trace, p);
     }
-    h.rows = rows.into_values().collect();
-    h.packets = packets_counted;
-    h.two_byte_fixed_header_share = share(two_byte, h.packets);
-    h.header_bytes = h.rows.iter().map(HeaderRow::header).sum();
-    h.payload_bytes = h.rows.iter().map(|r| r.payload).sum();
-    h.mqtt_bytes = h.header_bytes + h.payload_bytes;
-    h.header_share_of_mqtt = share(h.header_bytes, h.mqtt_bytes);
-    h.wire_bytes = conns
-        .iter()
-        .filter_map(|&c| trace.connection(c as usize))
-        .map(|c| c.to_broker.wire_bytes + c.to_client.wire_bytes)
-        .sum();
-    h.header_share_of_wire = share(h.header_bytes, h.wire_bytes);
-    h.overhead_share_of_wire = share(h.wire_bytes.saturating_sub(h.payload_bytes), h.wire_bytes);
-    h
+    let wire_bytes = acc.wire_bytes_of_touched_connections(trace);
+    acc.finish(wire_bytes)
 }
 
 /// Header-size statistics per connection (`mqscope stats --by connection`), in one pass:
 /// (connection index, its statistics), for connections with at least one packet record.
 pub fn header_stats_by_connection(trace: &Trace) -> Vec<(u32, HeaderStats)> {
-    let mut groups: Vec<Vec<&PacketRecord>> = vec![Vec::new(); trace.connections.len()];
+    let mut groups: Vec<accumulator::HeaderAccumulator> = Vec::new();
+    groups.resize_with(trace.connections.len(), Default::default);
     for p in &trace.packets {
         if let Some(g) = groups.get_mut(p.conn as usize) {
-            g.push(p);
+            g.add(trace, p);
         }
     }
     groups
         .into_iter()
         .enumerate()
-        .filter(|(_, g)| !g.is_empty())
-        .map(|(i, g)| (i as u32, header_stats_of(trace, g)))
+        .filter(|(_, g)| g.packets() > 0)
+        .map(|(i, g)| {
+            let wire_bytes = g.wire_bytes_of_touched_connections(trace);
+            (i as u32, g.finish(wire_bytes))
+        })
         .collect()
 }
 
@@ -300,54 +251,11 @@ pub struct Rates {
 
 /// Rates over time of the retained packets.
 pub fn rates(trace: &Trace, config: &StatsConfig) -> Rates {
-    let (Some(first), Some(last)) = (
-        trace.packets.iter().map(|p| p.ts).min(),
-        trace.packets.iter().map(|p| p.ts).max(),
-    ) else {
-        return Rates {
-            bucket_nanos: config.rate_bucket_nanos.max(1),
-            buckets: Vec::new(),
-        };
-    };
-    let base = config.rate_bucket_nanos.max(1);
-    let max = i64::try_from(config.max_rate_buckets.max(1)).unwrap_or(i64::MAX);
-    // Buckets are aligned to multiples of their width; widen to a whole multiple of the
-    // configured width (labels stay round) until they fit the cap.
-    // i128 arithmetic: timestamps from a damaged capture may sit anywhere in i64's range.
-    let count = |width: i64| {
-        let start = i128::from(first.0) - i128::from(first.0.rem_euclid(width));
-        (start, (i128::from(last.0) - start) / i128::from(width) + 1)
-    };
-    let max128 = i128::from(max);
-    let mut factor = (last.nanos_since(first).max(0) / base / max).max(1);
-    let mut width = base.saturating_mul(factor);
-    let (mut start, mut n) = count(width);
-    while n > max128 && width < i64::MAX / 2 {
-        factor += 1;
-        width = base.saturating_mul(factor);
-        (start, n) = count(width);
-    }
-    let n = usize::try_from(n.min(max128)).unwrap_or(0);
-    let mut buckets: Vec<RateBucket> = (0..n)
-        .map(|i| RateBucket {
-            start: i64::try_from(start + i as i128 * i128::from(width)).unwrap_or(i64::MAX),
-            ..RateBucket::default()
-        })
-        .collect();
+    let mut acc = rates::RateAccumulator::new(config);
     for p in &trace.packets {
-        let i = usize::try_from((i128::from(p.ts.0) - start) / i128::from(width)).unwrap_or(0);
-        if let Some(b) = buckets.get_mut(i) {
-            let t = usize::from(p.packet_type.id());
-            if let (Some(c), Some(bytes)) = (b.packets.get_mut(t), b.bytes.get_mut(t)) {
-                *c += 1;
-                *bytes += p.packet_len();
-            }
-        }
+        acc.add(p.ts.0, p.packet_type.id(), p.packet_len());
     }
-    Rates {
-        bucket_nanos: width,
-        buckets,
-    }
+    acc.finish()
 }
 
 #[cfg(test)]

@@ -573,3 +573,23 @@ fn a_packet_reassembled_from_several_segments_has_a_tab_per_frame() {
     }
     h.get_by_label(&format!("Reassembled MQTT ({len} bytes)"));
 }
+
+#[test]
+fn a_gzipped_capture_keeps_its_frames_in_memory_for_the_details() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("mqtt5-session.pcap.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &std::fs::read(sample(SAMPLE)).expect("sample"))
+        .expect("compress");
+    std::fs::write(&path, gz.finish().expect("compress")).expect("write");
+    let mut h = harness_with(Some(path));
+    wait_loaded(&mut h);
+    apply_filter(&mut h, "mqtt.topic == \"v5/props\"");
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(3);
+    // No seeking in a deflate stream: the frames were kept while reading, and show the same.
+    let doc = h.state().doc.as_ref().expect("document");
+    assert!(gui::logic::frame_store::lock(&doc.frames).keeps_in_memory());
+    h.get_by_label("Frame 18: 147 bytes on wire (1176 bits), 147 bytes captured (1176 bits)");
+    h.get_by_label("Frame 18 (147 bytes)");
+}

@@ -980,6 +980,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_click_selects_the_deepest_line_of_its_view_but_not_a_same_sized_sub_field() {
+        let frame = ByteView::Frame(3);
+        let node = |label: &str, range: Range<usize>, children: Vec<FieldNode>| FieldNode {
+            view: frame,
+            ..FieldNode::group(label, Some(range), children)
+        };
+        let tree = DetailTree {
+            roots: vec![
+                node("Frame 3", 0..60, vec![]),
+                node(
+                    "TCP",
+                    34..54,
+                    vec![
+                        node("Header length", 46..47, vec![]),
+                        node("Flags", 46..48, vec![node("Syn", 46..48, vec![])]),
+                    ],
+                ),
+                FieldNode::group(
+                    "MQTT",
+                    Some(0..2),
+                    vec![FieldNode::leaf("Type", Some(0..1))],
+                ),
+            ],
+            payload: None,
+        };
+        assert_eq!(tree.field_at(frame, 10), Some(vec![0]));
+        assert_eq!(tree.field_at(frame, 46), Some(vec![1, 0]));
+        assert_eq!(
+            tree.field_at(frame, 47),
+            Some(vec![1, 1]),
+            "Flags, not its Syn bit"
+        );
+        assert_eq!(tree.field_at(ByteView::Mqtt, 0), Some(vec![2, 0]));
+        assert_eq!(tree.field_at(ByteView::Frame(4), 10), None);
+        assert_eq!(tree.selection(&[1, 1]), Some((frame, 46..48)));
+    }
+
+    #[test]
     fn tree_paths_find_nodes_and_bytes_find_the_deepest_field() {
         let tree = DetailTree {
             roots: vec![

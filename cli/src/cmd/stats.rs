@@ -588,3 +588,43 @@ pub fn run(common: &Common, input: &Input, format: Format, by: StatsBy) -> Resul
     drop(out);
     finish_with_errors(analysed.into_iter().filter_map(|a| a.error).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn timing(text: &str) -> FilterTiming {
+        filter_timing(&Filter::parse(text).unwrap())
+    }
+
+    #[test]
+    fn filters_on_the_packet_itself_are_applied_as_packets_are_analysed() {
+        assert_eq!(timing(""), FilterTiming::AsAnalysed);
+        assert_eq!(
+            timing("mqtt.msgtype == PUBLISH && mqtt.topic contains \"a\" && tcp.port == 1883"),
+            FilterTiming::AsAnalysed
+        );
+    }
+
+    #[test]
+    fn filters_reading_the_protocol_version_wait_for_records_without_one() {
+        assert_eq!(timing("mqtt.qos == 1"), FilterTiming::AsAnalysedIfVersioned);
+        assert_eq!(
+            timing("mqtt.msgtype == PUBLISH || mqtt.ver == 5"),
+            FilterTiming::AsAnalysedIfVersioned
+        );
+    }
+
+    #[test]
+    fn filters_on_what_the_whole_capture_settles_need_the_finished_trace() {
+        for text in [
+            "mqscope.anomaly",
+            "mqscope.latency > 10",
+            "mqscope.incomplete",
+            "mqtt.clientid == \"x\"",
+            "not (mqtt.qos == 1 and frame.time_relative < 2)",
+        ] {
+            assert_eq!(timing(text), FilterTiming::AtTheEnd, "{text}");
+        }
+    }
+}

@@ -147,7 +147,7 @@ pub struct AliasSavings {
     pub repeated_saveable_bytes: u64,
 }
 
-pub(crate) fn share(part: u64, whole: u64) -> f64 {
+fn share(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {

@@ -188,14 +188,14 @@ fn match_forward(
             continue;
         }
         if pos == 0 {
-            if let Some(s) = find(app, mqtt) {
+            // The packet inside this frame, else the longest end of the frame that starts it.
+            let (full, overlap) = kmp(&mqtt[..mqtt.len().min(app.len())], app);
+            if let (Some(s), true) = (full, mqtt.len() <= app.len()) {
                 placed[i] = Some((0..mqtt.len(), s));
                 pos = mqtt.len();
-            } else if let Some(s) =
-                (0..app.len()).find(|&s| app.len() - s < mqtt.len() && mqtt.starts_with(&app[s..]))
-            {
-                placed[i] = Some((0..app.len() - s, s));
-                pos = app.len() - s;
+            } else if overlap > 0 {
+                placed[i] = Some((0..overlap, app.len() - overlap));
+                pos = overlap;
             }
         } else {
             let n = (mqtt.len() - pos).min(app.len());
@@ -224,10 +224,10 @@ fn match_backward(
             continue;
         }
         if end == mqtt.len() {
-            if let Some(e) = (1..=app.len().min(mqtt.len()))
-                .rev()
-                .find(|&e| mqtt.ends_with(&app[..e]))
-            {
+            // The longest start of the frame that ends the packet.
+            let k = app.len().min(mqtt.len());
+            let (_, e) = kmp(&app[..k], &mqtt[mqtt.len() - k..]);
+            if e > 0 {
                 placed[i] = Some((mqtt.len() - e..mqtt.len(), 0));
                 end -= e;
             }
@@ -241,12 +241,39 @@ fn match_backward(
     }
 }
 
-/// The first position of `needle` in `hay`.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > hay.len() {
-        return None;
+/// Knuth–Morris–Pratt over `text` with `pattern`, in time linear in both (a packet is matched
+/// against frames of up to 256 KiB: a naive search could take quadratic time on repetitive
+/// bytes). Returns where `pattern` first occurs whole, and the length of the longest prefix of
+/// `pattern` that ends `text` (the whole pattern when an occurrence ends it).
+fn kmp(pattern: &[u8], text: &[u8]) -> (Option<usize>, usize) {
+    if pattern.is_empty() {
+        return (None, 0);
     }
-    hay.windows(needle.len()).position(|w| w == needle)
+    // fail[i]: length of the longest proper prefix of pattern[..=i] that is also its suffix.
+    let mut fail = vec![0usize; pattern.len()];
+    let mut k = 0;
+    for i in 1..pattern.len() {
+        while k > 0 && pattern[i] != pattern[k] {
+            k = fail[k - 1];
+        }
+        if pattern[i] == pattern[k] {
+            k += 1;
+        }
+        fail[i] = k;
+    }
+    let (mut first, mut q) = (None, 0usize);
+    for (i, &b) in text.iter().enumerate() {
+        while q > 0 && (q == pattern.len() || b != pattern[q]) {
+            q = fail[q - 1];
+        }
+        if b == pattern[q] {
+            q += 1;
+        }
+        if q == pattern.len() && first.is_none() {
+            first = Some(i + 1 - q);
+        }
+    }
+    (first, q)
 }
 
 impl PacketBytes {
@@ -571,6 +598,20 @@ mod tests {
             ByteView::Frame(1)
         );
         assert_eq!(pb.tab_for(ByteView::Mqtt, &tcp_field), ByteView::Frame(1));
+    }
+
+    #[test]
+    fn kmp_finds_the_first_occurrence_and_the_overlap_at_the_end() {
+        assert_eq!(kmp(b"ab", b"xxabyab"), (Some(2), 2));
+        assert_eq!(kmp(b"abc", b"xxab"), (None, 2));
+        assert_eq!(kmp(b"aab", b"aaaa"), (None, 2));
+        assert_eq!(kmp(b"a", b""), (None, 0));
+        assert_eq!(kmp(b"", b"abc"), (None, 0));
+        // Repetitive bytes stay linear: 256 KiB of zeros against a pattern that never ends.
+        let text = vec![0u8; 256 << 10];
+        let mut pattern = vec![0u8; 128 << 10];
+        pattern.push(1);
+        assert_eq!(kmp(&pattern, &text), (None, 128 << 10));
     }
 
     #[test]

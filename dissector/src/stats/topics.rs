@@ -4,7 +4,7 @@
 use crate::codec::PacketType;
 use crate::input::Direction;
 use crate::model::{PacketRecord, Sym, Trace, topic_matches};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::{BTreeMap, HashSet};
 
 /// One level of the topic tree (e.g. `home/kitchen` under `home`), with its subtree's counts.
@@ -40,7 +40,8 @@ struct Acc {
     delivered: u64,
     bytes: u64,
     retained: u64,
-    publishers: HashSet<u32>,
+    /// Fx: hashed once per PUBLISH into the broker.
+    publishers: FxHashSet<u32>,
 }
 
 #[derive(Default)]

@@ -13,8 +13,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 
 use etherparse::{
-    EtherType, IpNumber, Ipv6ExtensionSlice, LaxNetSlice, LaxSlicedPacket, SingleVlanHeaderSlice,
-    TcpOptionElement, TcpOptionsIterator, TcpSlice, TransportSlice,
+    EtherType, IpAuthHeaderSlice, IpNumber, Ipv6FragmentHeaderSlice, Ipv6RawExtHeaderSlice,
+    LaxNetSlice, LaxSlicedPacket, SingleVlanHeaderSlice, TcpOptionElement, TcpOptionsIterator,
+    TcpSlice, TransportSlice, ip_number,
 };
 
 use crate::net::{self, linktype};
@@ -710,37 +711,64 @@ fn ipv6_layer(s: &Spans<'_>, v6: &etherparse::LaxIpv6Slice<'_>) -> Layer {
         Field::new("Source address", src.to_string(), s.at(at + 8, 16)),
         Field::new("Destination address", dst.to_string(), s.at(at + 24, 16)),
     ];
+    // Extension headers, walked here with etherparse's checked slices. Not with its
+    // extension iterator: on a lax slice whose chain was cut short, the last header kept still
+    // names a next extension header that is not there, and the iterator (which trusts a
+    // strictly parsed chain) reads past the slice (found by the `stream_parsers` fuzz target).
+    let exts = v6.extensions();
+    let mut rest = exts.slice();
+    let mut next = exts.first_header();
     let mut end = r.end;
-    for ext in v6.extensions().clone() {
-        let (name, bytes, detail) = match &ext {
-            Ipv6ExtensionSlice::HopByHop(e) => ("Hop-by-hop options", e.slice(), String::new()),
-            Ipv6ExtensionSlice::Routing(e) => ("Routing header", e.slice(), String::new()),
-            Ipv6ExtensionSlice::DestinationOptions(e) => {
-                ("Destination options", e.slice(), String::new())
+    while let Some(kind) = next
+        && !rest.is_empty()
+    {
+        let (name, len, detail, after) = match kind {
+            ip_number::IPV6_HOP_BY_HOP | ip_number::IPV6_ROUTE | ip_number::IPV6_DEST_OPTIONS => {
+                let Ok(e) = Ipv6RawExtHeaderSlice::from_slice(rest) else {
+                    break;
+                };
+                let name = match kind {
+                    ip_number::IPV6_HOP_BY_HOP => "Hop-by-hop options",
+                    ip_number::IPV6_ROUTE => "Routing header",
+                    _ => "Destination options",
+                };
+                (name, e.slice().len(), String::new(), e.next_header())
             }
-            Ipv6ExtensionSlice::Fragment(f) => (
-                "Fragment header",
-                f.slice(),
-                format!(
+            ip_number::IPV6_FRAG => {
+                let Ok(f) = Ipv6FragmentHeaderSlice::from_slice(rest) else {
+                    break;
+                };
+                let detail = format!(
                     ", offset {}, more fragments: {}, id 0x{:08x}",
                     u32::from(f.fragment_offset().value()) * 8,
                     f.more_fragments(),
                     f.identification()
-                ),
-            ),
-            Ipv6ExtensionSlice::Authentication(a) => {
-                ("Authentication header", a.slice(), String::new())
+                );
+                ("Fragment header", f.slice().len(), detail, f.next_header())
             }
+            ip_number::AUTH => {
+                let Ok(a) = IpAuthHeaderSlice::from_slice(rest) else {
+                    break;
+                };
+                (
+                    "Authentication header",
+                    a.slice().len(),
+                    String::new(),
+                    a.next_header(),
+                )
+            }
+            _ => break,
+        };
+        let Some((bytes, after_bytes)) = rest.split_at_checked(len) else {
+            break;
         };
         let range = s.of(bytes);
         if let Some(r) = &range {
             end = end.max(r.end);
         }
-        fields.push(Field::new(
-            name,
-            format!("{} bytes{detail}", bytes.len()),
-            range,
-        ));
+        fields.push(Field::new(name, format!("{len} bytes{detail}"), range));
+        rest = after_bytes;
+        next = Some(after);
     }
     Layer {
         kind: LayerKind::Ip,
@@ -1348,6 +1376,48 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(hex, "100f00044d5154540402003c0003777331");
+    }
+
+    /// The `stream_parsers` fuzz target's first finding: raw IPv6 whose hop-by-hop header names
+    /// a routing header the frame does not hold. etherparse's extension iterator read past the
+    /// slice on it (undefined behaviour, caught by the debug precondition checks).
+    #[test]
+    fn an_ipv6_extension_chain_cut_short_is_walked_safely() {
+        // Next header 0 (hop-by-hop); its next header 0x2b (routing) is cut off.
+        let mut frame = vec![0x6a, 0x01, 0x0e, 0xff, 0xf8];
+        frame.extend_from_slice(&[0u8; 37]);
+        frame.extend_from_slice(&[0x3f, 0, 0, 0, 0xff, 0]);
+        assert_eq!(frame.len(), 48);
+        for lt in [linktype::RAW, linktype::IPV6] {
+            let l = dissect(&raw(lt, &frame), WebSocketHint::None);
+            assert!(l.layer(LayerKind::Ip).is_some());
+        }
+        // A well-formed chain is listed: hop-by-hop then fragment, then TCP.
+        let mut v6 = vec![0x60, 0, 0, 0, 0, 36, 0, 64];
+        v6.extend_from_slice(&[0u8; 32]);
+        v6.extend_from_slice(&[44, 0, 1, 4, 0, 0, 0, 0]);
+        v6.extend_from_slice(&[6, 0, 0, 0, 0, 0, 0, 9]);
+        v6.extend_from_slice(&[
+            0x07, 0x5b, 0x9c, 0x40, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 1, 0,
+        ]);
+        v6.extend_from_slice(&[0, 0, 0, 0]);
+        let l = dissect(&raw(linktype::IPV6, &v6), WebSocketHint::None);
+        let ip = l.layer(LayerKind::Ip).expect("ipv6");
+        assert_eq!(
+            ip.field("Hop-by-hop options").and_then(|f| f.range.clone()),
+            Some(40..48)
+        );
+        assert_eq!(
+            ip.field("Fragment header").map(|f| f.value.as_str()),
+            Some("8 bytes, offset 0, more fragments: false, id 0x00000009")
+        );
+        assert_eq!(ip.range, 0..56);
+        assert_eq!(
+            l.layer(LayerKind::Tcp)
+                .and_then(|t| t.field("Source port"))
+                .map(|f| f.value.as_str()),
+            Some("1883")
+        );
     }
 
     fn assert_ranges_inside(fields: &[Field], len: usize) {

@@ -34,12 +34,18 @@ fn both_ways(capture: &Capture) -> (Stats, Stats, Trace) {
         &StatsConfig::default(),
     ))));
     let feed = Arc::clone(&acc);
+    // As `mqscope stats` runs: no records and no completed transactions are kept; latency
+    // comes from the completions the callback sees.
     let mut analyzer = Analyzer::new(AnalyzerConfig {
         retain_packets: false,
+        retain_transactions: false,
         ..AnalyzerConfig::default()
     });
     analyzer.set_packet_callback(Box::new(move |trace, packet| {
         if let Some(acc) = feed.lock().unwrap().as_mut() {
+            if let Some(c) = packet.completed {
+                acc.add_completion(packet.record.conn, c.kind, c.latency_nanos);
+            }
             acc.add(trace, packet.record);
         }
     }));
@@ -52,12 +58,20 @@ fn both_ways(capture: &Capture) -> (Stats, Stats, Trace) {
 fn streaming_statistics_equal_those_of_the_retained_trace_on_every_sample() {
     let names = captures::sample_names();
     assert!(names.len() >= 10, "samples: {names:?}");
+    let mut with_latency = 0usize;
     for name in names {
         let sample = captures::sample(&name);
         let (retained, streamed, trace) = both_ways(&sample.capture);
         assert!(
             trace.packets.is_empty(),
             "{name}: the streaming trace kept records"
+        );
+        assert!(
+            trace
+                .transactions
+                .iter()
+                .all(|t| t.state != dissector::model::TxState::Complete),
+            "{name}: the streaming trace kept completed transactions"
         );
         // MQTT over TLS is not decrypted: only its wire bytes are counted.
         let encrypted = sample.expected.tls_keylog.is_some();
@@ -67,7 +81,10 @@ fn streaming_statistics_equal_those_of_the_retained_trace_on_every_sample() {
             "{name}: packets counted"
         );
         assert_eq!(streamed, retained, "{name}");
+        with_latency += usize::from(!retained.latency.overall.is_empty());
     }
+    // Latency came through the completions, not from kept transactions.
+    assert!(with_latency >= 10, "samples with latency: {with_latency}");
 }
 
 #[test]

@@ -323,6 +323,11 @@ impl StatsTap {
 
     /// The analyzer's packet callback.
     fn step(&mut self, trace: &Trace, packet: analyze::PacketView<'_>) {
+        // Latency is of every exchange, whatever the filter keeps (as from a whole trace).
+        if let Some(c) = packet.completed {
+            self.stats
+                .add_completion(packet.record.conn, c.kind, c.latency_nanos);
+        }
         self.offer(trace, packet.index, packet.record);
     }
 
@@ -522,8 +527,10 @@ fn analyse(
     let tap = StatsTap::new(filter, timing, by);
     let config = AnalyzerConfig {
         show_passwords: common.show_passwords,
-        // Latency and fan-out still need the transactions and deliveries.
+        // Latency comes from the completions the packet callback sees; fan-out still needs
+        // the deliveries. A filter judged at the end keeps packets and transactions.
         retain_packets: timing == FilterTiming::AtTheEnd,
+        retain_transactions: timing == FilterTiming::AtTheEnd,
         ..AnalyzerConfig::default()
     };
     let (a, tap) = if config.retain_packets {

@@ -119,6 +119,19 @@ pub struct PacketView<'a> {
     pub record: &'a PacketRecord,
     /// The packet's bytes as captured (its start only when truncated).
     pub bytes: &'a [u8],
+    /// The exchange this packet completed, if it completed one (a PUBACK its QoS 1 flow, a
+    /// PUBCOMP its QoS 2 flow, a CONNACK its CONNECT, …): what latency statistics need when
+    /// the transactions themselves are not kept.
+    pub completed: Option<Completed>,
+}
+
+/// An exchange completed by a packet: its kind and its latency (request to final step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completed {
+    /// What exchange.
+    pub kind: TxKind,
+    /// Nanoseconds from the request to this packet.
+    pub latency_nanos: i64,
 }
 
 /// A callback run for every packet once it is analysed.
@@ -156,6 +169,8 @@ pub struct Analyzer {
     taken_upto: u64,
     cur: PacketRecord,
     cur_index: u64,
+    /// The exchange the current packet completed, for the packet callback.
+    cur_completed: Option<Completed>,
 }
 
 impl std::fmt::Debug for Analyzer {
@@ -256,6 +271,7 @@ impl Analyzer {
             hold_new_packets: false,
             cur: PacketRecord::new(Timestamp(0), 0, 0, Direction::ToBroker, 0),
             cur_index: 0,
+            cur_completed: None,
         }
     }
 
@@ -921,9 +937,19 @@ impl Analyzer {
     /// Ends a transaction with `state` at the current packet (latency from its first step).
     fn tx_finish(&mut self, h: TxHandle, state: TxState) {
         let ts = self.cur.ts;
+        let mut completed = None;
         if let Some(tx) = self.tx_mut(h) {
             tx.state = state;
             tx.latency_nanos = tx.steps.first().map(|s| ts.nanos_since(s.ts));
+            if let (TxState::Complete, Some(latency_nanos)) = (state, tx.latency_nanos) {
+                completed = Some(Completed {
+                    kind: tx.kind,
+                    latency_nanos,
+                });
+            }
+        }
+        if completed.is_some() {
+            self.cur_completed = completed;
         }
         self.tx_release(h);
     }
@@ -956,6 +982,7 @@ impl Analyzer {
             rec.marks.set(PacketMarks::TRUNCATED);
         }
         self.cur = rec;
+        self.cur_completed = None;
         self.cur_index = self.trace.totals.packets;
         self.trace.totals.packets += 1;
         self.trace.totals.mqtt_bytes += p.packet_len;
@@ -985,6 +1012,7 @@ impl Analyzer {
                     index: self.cur_index,
                     record: &rec,
                     bytes: p.bytes,
+                    completed: self.cur_completed.take(),
                 },
             );
         }

@@ -5,12 +5,13 @@
 
 use rustc_hash::FxHashSet;
 
+use super::latency::LatencyAccumulator;
 use super::rates::RateAccumulator;
 use super::topics::TopicAccumulator;
 use super::{HeaderRow, HeaderStats, Stats, StatsConfig, fanout_stats, latency_stats, share};
 use crate::codec::PacketType;
 use crate::input::Direction;
-use crate::model::{PacketMarks, PacketRecord, Sym, Trace};
+use crate::model::{PacketMarks, PacketRecord, Sym, Trace, TxKind};
 
 /// A Topic Alias property costs 3 bytes (identifier + two-byte value, MQTT 5.0 §3.3.2.3.4).
 const ALIAS_PROPERTY_LEN: u64 = 3;
@@ -181,6 +182,9 @@ pub struct StatsAccumulator {
     header: HeaderAccumulator,
     topics: TopicAccumulator,
     rates: RateAccumulator,
+    /// Completed exchanges fed with [`StatsAccumulator::add_completion`]; when none were,
+    /// latency comes from the final trace's transactions.
+    latency: Option<LatencyAccumulator>,
 }
 
 impl StatsAccumulator {
@@ -190,7 +194,17 @@ impl StatsAccumulator {
             header: HeaderAccumulator::default(),
             topics: TopicAccumulator::default(),
             rates: RateAccumulator::new(config),
+            latency: None,
         }
+    }
+
+    /// Counts one completed exchange (its connection index, kind and latency), as an
+    /// analyzer without `retain_transactions` reports it in `PacketView::completed`. Once
+    /// this is used, latency comes from what was fed, not from the trace's transactions.
+    pub fn add_completion(&mut self, conn: u32, kind: TxKind, latency_nanos: i64) {
+        self.latency
+            .get_or_insert_with(LatencyAccumulator::default)
+            .add(conn, kind, latency_nanos);
     }
 
     /// Counts one packet record of `trace` (which resolves its topic; the record need not be
@@ -208,13 +222,16 @@ impl StatsAccumulator {
     }
 
     /// The statistics, completed from the final `trace`: wire bytes of every MQTT connection,
-    /// subscribers and span for the topic tree, latency from its transactions and fan-out from
-    /// its deliveries.
+    /// subscribers and span for the topic tree, latency from its transactions (unless
+    /// completions were fed) and fan-out from its deliveries.
     pub fn finish(self, trace: &Trace) -> Stats {
         Stats {
             // Every frame of every MQTT connection, also those that carried no whole packet.
             header: self.header.finish(trace.totals.wire_bytes),
-            latency: latency_stats(trace),
+            latency: match self.latency {
+                Some(fed) => fed.finish(trace),
+                None => latency_stats(trace),
+            },
             fanout: fanout_stats(trace),
             topics: self.topics.finish(trace),
             rates: self.rates.finish(),

@@ -97,52 +97,80 @@ fn kind_slot(kind: TxKind) -> usize {
     TxKind::ALL.iter().position(|&k| k == kind).unwrap_or(0)
 }
 
+/// Latency samples gathered one completed exchange at a time (from the trace's transactions,
+/// or from an analyzer's packet callback as exchanges complete: `PacketView::completed`).
+#[derive(Debug, Clone, Default)]
+pub struct LatencyAccumulator {
+    /// Samples per kind (slots in `TxKind::ALL` order).
+    overall: Vec<Vec<i64>>,
+    /// Samples per connection index, then per kind (empty for connections without any).
+    per_conn: Vec<Vec<Vec<i64>>>,
+}
+
+impl LatencyAccumulator {
+    /// Adds one complete exchange of connection `conn`.
+    pub fn add(&mut self, conn: u32, kind: TxKind, latency_nanos: i64) {
+        let k = kind_slot(kind);
+        if self.overall.is_empty() {
+            self.overall = vec![Vec::new(); TxKind::ALL.len()];
+        }
+        if let Some(v) = self.overall.get_mut(k) {
+            v.push(latency_nanos);
+        }
+        let c = conn as usize;
+        if self.per_conn.len() <= c {
+            self.per_conn.resize(c + 1, Vec::new());
+        }
+        if let Some(slots) = self.per_conn.get_mut(c) {
+            if slots.is_empty() {
+                *slots = vec![Vec::new(); TxKind::ALL.len()];
+            }
+            if let Some(v) = slots.get_mut(k) {
+                v.push(latency_nanos);
+            }
+        }
+    }
+
+    /// The distributions; `trace` names the connections.
+    pub fn finish(mut self, trace: &Trace) -> LatencyStats {
+        let collect = |slots: &mut [Vec<i64>]| -> Vec<KindLatency> {
+            TxKind::ALL
+                .iter()
+                .zip(slots.iter_mut())
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(&kind, v)| KindLatency {
+                    kind,
+                    summary: summarise(v),
+                })
+                .collect()
+        };
+        LatencyStats {
+            overall: collect(&mut self.overall),
+            per_connection: self
+                .per_conn
+                .iter_mut()
+                .enumerate()
+                .filter(|(_, v)| v.iter().any(|s| !s.is_empty()))
+                .map(|(i, v)| ConnectionLatency {
+                    stream: trace.connections.get(i).map_or(0, |c| c.stream),
+                    conn: i as u32,
+                    kinds: collect(v),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Latency statistics of the trace's complete transactions: CONNECT→CONNACK, SUBSCRIBE→SUBACK,
 /// UNSUBSCRIBE→UNSUBACK, PINGREQ→PINGRESP, QoS 1 PUBLISH→PUBACK, QoS 2 PUBLISH→PUBCOMP, AUTH.
 pub fn latency_stats(trace: &Trace) -> LatencyStats {
-    let mut overall: Vec<Vec<i64>> = vec![Vec::new(); TxKind::ALL.len()];
-    let mut per_conn: Vec<Vec<Vec<i64>>> = vec![Vec::new(); trace.connections.len()];
+    let mut acc = LatencyAccumulator::default();
     for tx in &trace.transactions {
-        let (TxState::Complete, Some(l)) = (tx.state, tx.latency_nanos) else {
-            continue;
-        };
-        let k = kind_slot(tx.kind);
-        if let Some(v) = overall.get_mut(k) {
-            v.push(l);
-        }
-        if let Some(c) = per_conn.get_mut(tx.conn as usize) {
-            if c.is_empty() {
-                *c = vec![Vec::new(); TxKind::ALL.len()];
-            }
-            if let Some(v) = c.get_mut(k) {
-                v.push(l);
-            }
+        if let (TxState::Complete, Some(l)) = (tx.state, tx.latency_nanos) {
+            acc.add(tx.conn, tx.kind, l);
         }
     }
-    let collect = |slots: &mut [Vec<i64>]| -> Vec<KindLatency> {
-        TxKind::ALL
-            .iter()
-            .zip(slots.iter_mut())
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(&kind, v)| KindLatency {
-                kind,
-                summary: summarise(v),
-            })
-            .collect()
-    };
-    LatencyStats {
-        overall: collect(&mut overall),
-        per_connection: per_conn
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, v)| v.iter().any(|s| !s.is_empty()))
-            .map(|(i, v)| ConnectionLatency {
-                stream: trace.connections.get(i).map_or(0, |c| c.stream),
-                conn: i as u32,
-                kinds: collect(v),
-            })
-            .collect(),
-    }
+    acc.finish(trace)
 }
 
 /// The latencies (nanoseconds, in transaction order) of complete exchanges, optionally of one

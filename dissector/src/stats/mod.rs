@@ -6,8 +6,10 @@
 //! trace analysed in streaming mode keeps none: feed each record to a [`StatsAccumulator`] as
 //! the analyzer hands it over (its packet callback), then [`StatsAccumulator::finish`] with the
 //! final trace. [`compute`] is that same accumulator run over the retained records, so both
-//! give equal [`Stats`]. Latency and fan-out come from the trace's transactions and deliveries,
-//! not from packet records; they need `retain_transactions` and `track_deliveries`.
+//! give equal [`Stats`]. Latency comes from the trace's complete transactions, or, when they
+//! are not kept, from the completions the callback reports (`PacketView::completed`, fed with
+//! [`StatsAccumulator::add_completion`]); fan-out comes from the trace's deliveries
+//! (`track_deliveries`).
 
 mod accumulator;
 mod latency;
@@ -17,8 +19,8 @@ mod topics;
 pub use accumulator::StatsAccumulator;
 
 pub use latency::{
-    ConnectionLatency, KindLatency, LatencyStats, LatencySummary, latency_samples, latency_stats,
-    nearest_rank, summarise,
+    ConnectionLatency, KindLatency, LatencyAccumulator, LatencyStats, LatencySummary,
+    latency_samples, latency_stats, nearest_rank, summarise,
 };
 pub use topics::{TopicLevel, topic_tree};
 

@@ -323,7 +323,11 @@ pub struct Analysed {
 
 /// Runs a capture through the analyzer and returns the whole trace.
 pub fn analyse(source: &CaptureSource, common: &Common, config: AnalyzerConfig) -> Analysed {
-    let mut analyzer = Analyzer::new(config);
+    run_analyzer(source, common, Analyzer::new(config))
+}
+
+/// Runs a capture through `analyzer` (on a second thread when there is one) and finishes it.
+fn run_analyzer(source: &CaptureSource, common: &Common, mut analyzer: Analyzer) -> Analysed {
     let outcome = run_capture_offloaded(source, common, &mut analyzer);
     let end = outcome
         .summary
@@ -379,28 +383,12 @@ pub fn analyse_folding<S: Send + 'static>(
             step(state, trace, packet);
         }
     }));
-    let outcome = run_capture_offloaded(source, common, &mut analyzer);
-    let end = outcome
-        .summary
-        .last_ts
-        .or(analyzer.trace().totals.last_ts)
-        .unwrap_or_default();
-    // `finish` consumes the analyzer: its callback, and with it `held`, is dropped here.
-    let mut trace = analyzer.finish(end);
+    // `run_analyzer` finishes the analyzer: its callback, and with it `held`, is dropped there.
+    let analysed = run_analyzer(source, common, analyzer);
     let Ok(state) = back.try_recv() else {
         unreachable!("Analyzer::finish drops the packet callback, which sends the state back")
     };
-    trace.captures.push(capture_info(source, &outcome.summary));
-    (
-        Analysed {
-            label: source.label(),
-            trace,
-            summary: outcome.summary,
-            error: outcome.error,
-            open_failed: outcome.open_failed,
-        },
-        state,
-    )
+    (analysed, state)
 }
 
 /// [`run_capture`] into `sink`, with `sink` on a second thread when the machine has more

@@ -331,6 +331,28 @@ fn raw_bytes_are_kept_only_when_asked() {
 }
 
 #[test]
+fn reserving_raw_bytes_makes_room_only_where_they_are_kept() {
+    let mut kept = Analyzer::new(AnalyzerConfig {
+        keep_raw_bytes: true,
+        ..AnalyzerConfig::default()
+    });
+    kept.reserve_raw_bytes(1 << 20);
+    assert!(kept.trace().raw_bytes.capacity() >= 1 << 20);
+    let mut s = v3();
+    s.c(publish(0, false, false, b"t", None, b"abc"));
+    s.feed(&mut kept);
+    let t = kept.finish(Timestamp(0));
+    assert_eq!(
+        t.raw(2),
+        Some(&publish(0, false, false, b"t", None, b"abc")[..])
+    );
+
+    let mut not_kept = Analyzer::new(AnalyzerConfig::default());
+    not_kept.reserve_raw_bytes(1 << 20);
+    assert_eq!(not_kept.trace().raw_bytes.capacity(), 0);
+}
+
+#[test]
 fn packet_records_carry_sizes_and_positions() {
     let mut s = v3();
     s.c(publish(1, false, true, b"a/b", Some(3), b"hello"));

@@ -45,6 +45,8 @@ pub struct Document {
     pub frames: SharedFrames,
     /// The hex pane's tab: a frame of the selected packet, or its MQTT bytes.
     pub hex_view: ByteView,
+    /// The packet `hex_view` was chosen for.
+    tab_packet: Option<u64>,
     /// The detail tree and frames of the selected packet (built once per selection).
     detail: Option<(u64, DetailTree, PacketBytes)>,
     /// When the table was last sorted.
@@ -78,6 +80,7 @@ impl Document {
             selected_connection: None,
             frames: FrameStore::none(),
             hex_view: ByteView::Mqtt,
+            tab_packet: None,
             detail: None,
             last_sort: None,
             scroll_to_selection: false,
@@ -178,7 +181,12 @@ impl Document {
         if self.detail.as_ref().is_none_or(|(q, _, _)| *q != p) {
             let bytes = self.packet_bytes_of(trace, p);
             let tree = detail_tree::build_with_frames(trace, p, show_password, &bytes);
-            self.hex_view = bytes.default_tab();
+            // A new packet opens on the frame it completes in; a rebuilt tree (the password
+            // setting changed) keeps the tab.
+            if self.tab_packet != Some(p) {
+                self.hex_view = bytes.default_tab();
+                self.tab_packet = Some(p);
+            }
             self.detail = Some((p, tree, bytes));
         }
         self.detail.as_ref().map(|(_, t, _)| t)

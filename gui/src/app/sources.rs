@@ -109,6 +109,7 @@ pub fn run_file(
         }
     };
     pipeline.finish(&mut events);
+    frame_store::lock(frames).finish();
     progress(SourceProgress {
         bytes_read: source.bytes_read(),
         total_bytes: total,

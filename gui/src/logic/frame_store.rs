@@ -161,6 +161,11 @@ impl FrameStore {
         }
     }
 
+    /// The capture has been read to its end: the index gives back its spare capacity.
+    pub fn finish(&mut self) {
+        self.offsets.shrink_to_fit();
+    }
+
     /// Bytes this store holds in memory (offsets or kept frames).
     pub fn memory_bytes(&self) -> usize {
         self.offsets.capacity() * 8 + self.used
@@ -281,8 +286,10 @@ mod tests {
             copies.push(copy);
         }
         let mut store = lock(&shared);
-        // 8 bytes per frame (a vector's spare capacity at most doubles it).
+        // 8 bytes per frame (a vector's spare capacity at most doubles it until the end).
         assert!((copies.len() * 8..=copies.len() * 16).contains(&store.memory_bytes()));
+        store.finish();
+        assert_eq!(store.memory_bytes(), copies.len() * 8);
         for c in copies.iter().rev() {
             assert_eq!(store.get(c.number), FrameLookup::Found(c.clone()));
         }

@@ -163,10 +163,13 @@ impl FileSource {
             path: path.to_path_buf(),
             source,
         })?;
-        let total = file.metadata().ok().map(|m| m.len());
+        let meta = file.metadata().ok();
+        let total = meta.as_ref().map(|m| m.len());
+        // Only a regular file can be opened again and read by offset (not a pipe or a FIFO).
+        let regular = meta.as_ref().is_some_and(std::fs::Metadata::is_file);
         let mut source = FileSource::from_reader(file, &path.display().to_string())?;
         source.total = total;
-        if !source.compressed {
+        if regular && !source.compressed {
             source.seekable = Some(path.to_path_buf());
         }
         Ok(source)
@@ -1046,5 +1049,27 @@ mod tests {
                 .frame_reader()
                 .is_none()
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_capture_read_from_a_fifo_cannot_be_re_read_by_offset() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("capture.fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("skipped: no mkfifo");
+            return;
+        }
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/websocket.pcap");
+        let writer_path = fifo.clone();
+        let writer = std::thread::spawn(move || {
+            let bytes = std::fs::read(sample).expect("sample");
+            std::fs::write(writer_path, bytes).expect("write to the fifo");
+        });
+        let mut source = FileSource::open(&fifo).expect("a fifo opens");
+        assert!(source.frame_reader().is_none());
+        assert_eq!(frames_with_offsets(&mut source).len(), 28);
+        writer.join().expect("writer");
     }
 }

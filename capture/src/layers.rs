@@ -111,6 +111,9 @@ pub struct AppSpan {
     pub range: Range<usize>,
     /// WebSocket masking key, when the bytes are masked (RFC 6455 §5.3).
     pub mask: Option<[u8; 4]>,
+    /// Masked with the key of a frame header in an earlier segment (a client's payload
+    /// continued): the bytes are as captured, still masked, and the key unknown here.
+    pub key_unknown: bool,
 }
 
 /// Which way a WebSocket connection's frame travels: clients mask, servers do not
@@ -146,7 +149,8 @@ impl FrameLayers {
         self.layers.iter().find(|l| l.kind == kind)
     }
 
-    /// The application bytes, unmasked, concatenated in frame order.
+    /// The application bytes, unmasked, concatenated in frame order (a span whose key is
+    /// unknown as captured).
     pub fn app_bytes(&self, data: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.app.iter().map(|s| s.range.len()).sum());
         for span in &self.app {
@@ -288,6 +292,7 @@ pub fn dissect(frame: &RawFrame<'_>, ws: WebSocketHint) -> FrameLayers {
             out.app.push(AppSpan {
                 range: payload,
                 mask: None,
+                key_unknown: false,
             });
             out.app_complete = true;
         }
@@ -979,14 +984,14 @@ fn websocket_layers(data: &[u8], payload: Range<usize>, from_client: bool, out: 
                     end - at
                 )
             } else if at == payload.start {
-                // Unmasked (server) payload is usable as is; masked payload needs the key of a
-                // header in an earlier segment.
-                if !from_client {
-                    out.app.push(AppSpan {
-                        range: at..end,
-                        mask: None,
-                    });
-                }
+                // Unmasked (server) payload is usable as is; masked (client) payload needs the
+                // key of a header in an earlier segment, which a caller knowing the bytes to
+                // expect can recover.
+                out.app.push(AppSpan {
+                    range: at..end,
+                    mask: None,
+                    key_unknown: from_client,
+                });
                 format!(
                     "WebSocket payload continued from an earlier segment ({} bytes)",
                     end - at
@@ -1061,6 +1066,7 @@ fn websocket_layers(data: &[u8], payload: Range<usize>, from_client: bool, out: 
             out.app.push(AppSpan {
                 range: body_start..body_end,
                 mask: h.mask,
+                key_unknown: false,
             });
         }
         at = body_end;

@@ -199,12 +199,43 @@ fn match_forward(
             }
         } else {
             let n = (mqtt.len() - pos).min(app.len());
-            if app.get(..n) == mqtt.get(pos..pos + n) {
+            let expect = &mqtt[pos..pos + n];
+            let unmasked;
+            let app = match c[i].0.layers.app.first() {
+                Some(span) if span.key_unknown => {
+                    unmasked = unmask_continuation(app, span.range.len(), expect);
+                    &unmasked
+                }
+                _ => app,
+            };
+            if app.get(..n) == Some(expect) {
                 placed[i] = Some((pos..pos + n, 0));
                 pos += n;
             }
         }
     }
+}
+
+/// A client's WebSocket payload continued from an earlier segment is masked with a key whose
+/// header is not in this frame (RFC 6455 §5.3: byte `i` of a payload is XORed with key byte
+/// `i mod 4`). Where the packet must continue, the bytes to expect are known: four of them
+/// give the key (rotated to this segment's phase), the rest of the span is unmasked with it
+/// and then still has to match. The first `span` bytes of `app` are the continued payload.
+fn unmask_continuation(app: &[u8], span: usize, expect: &[u8]) -> Vec<u8> {
+    let mut out = app.to_vec();
+    let known = span.min(expect.len()).min(4).min(app.len());
+    if known < 4 && known < span {
+        // Too few bytes to learn the whole key: leave the bytes masked (no match).
+        return out;
+    }
+    let mut key = [0u8; 4];
+    for (k, (a, e)) in key.iter_mut().zip(app.iter().zip(expect)).take(known) {
+        *k = a ^ e;
+    }
+    for (i, b) in out.iter_mut().enumerate().take(span) {
+        *b ^= key[i % 4];
+    }
+    out
 }
 
 /// The mirror of [`match_forward`] from the packet's end, for the frames after a gap.
@@ -598,6 +629,43 @@ mod tests {
             ByteView::Frame(1)
         );
         assert_eq!(pb.tab_for(ByteView::Mqtt, &tcp_field), ByteView::Frame(1));
+    }
+
+    #[test]
+    fn a_client_websocket_payload_continued_in_the_next_segment_is_unmasked_and_placed() {
+        // A 20-byte PUBLISH in one masked binary frame, cut after 8 payload bytes.
+        let mqtt = b"\x30\x12\x00\x03a/babcdefghijklm";
+        let key = [0x10, 0x22, 0x33, 0x44];
+        let masked: Vec<u8> = mqtt
+            .iter()
+            .zip(key.iter().cycle())
+            .map(|(b, k)| b ^ k)
+            .collect();
+        let mut first = vec![0x82, 0x80 | 20];
+        first.extend_from_slice(&key);
+        first.extend_from_slice(&masked[..8]);
+        // The continuation starts with 'a' ^ 0x10 = 0x71: RSV bits set, no header.
+        let frames = vec![
+            tcp_frame(1, CLIENT, BROKER, &first),
+            tcp_frame(2, CLIENT, BROKER, &masked[8..]),
+        ];
+        let mut fetch = fetch_from(frames);
+        let mut w = at(1, 2);
+        w.ws = WebSocketHint::FromClient;
+        let pb = collect(&w, mqtt, &mut fetch);
+        let numbers: Vec<u64> = pb.frames.iter().map(|f| f.frame.number).collect();
+        assert_eq!(numbers, [1, 2]);
+        assert_eq!(pb.frames[0].pieces, vec![(0..8, HDR + 6..HDR + 14)]);
+        assert_eq!(pb.frames[1].pieces, vec![(8..20, HDR..HDR + 12)]);
+        // Bytes that do not continue the packet are not taken for it, whatever the key.
+        let mut other = mqtt.to_vec();
+        other[15] ^= 0xff;
+        let mut fetch = fetch_from(vec![
+            tcp_frame(1, CLIENT, BROKER, &first),
+            tcp_frame(2, CLIENT, BROKER, &masked[8..]),
+        ]);
+        let pb = collect(&w, &other, &mut fetch);
+        assert!(pb.frames.last().is_some_and(|f| f.pieces.is_empty()));
     }
 
     #[test]

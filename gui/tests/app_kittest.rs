@@ -593,3 +593,36 @@ fn a_gzipped_capture_keeps_its_frames_in_memory_for_the_details() {
     h.get_by_label("Frame 18: 147 bytes on wire (1176 bits), 147 bytes captured (1176 bits)");
     h.get_by_label("Frame 18 (147 bytes)");
 }
+
+/// An IPv6 capture from the public set, frame 8 (PUBLISH), against
+/// `tshark -r mqtt311-pub-qos1__input.pcap -V -Y frame.number==8`.
+#[test]
+fn an_ipv6_frame_shows_every_ipv6_header_field() {
+    let path = std::path::Path::new(
+        "/work/shared/captures/public/suricata-verify/mqtt311-pub-qos1__input.pcap",
+    );
+    if !path.is_file() {
+        eprintln!("skipped: {} is absent", path.display());
+        return;
+    }
+    let mut h = harness_with(Some(path.to_path_buf()));
+    wait_loaded(&mut h);
+    apply_filter(&mut h, "mqtt.msgtype == PUBLISH");
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(3);
+    h.get_by_label("Frame 8: 114 bytes on wire (912 bits), 114 bytes captured (912 bits)");
+    h.get_by_label("Internet Protocol Version 6, Src: ::1, Dst: ::1");
+    h.get_by_label_contains(
+        "Transmission Control Protocol, Src Port: 38500, Dst Port: 1883, Seq: 4174261787,",
+    );
+    let hop = path_of(&mut h, "Hop limit:");
+    h.state_mut().push(Command::SelectField(Some(hop)));
+    h.run_steps(3);
+    h.get_by_label("Hop limit: 64");
+    h.get_by_label("Flow label: 0xaa0ab");
+    h.get_by_label("Payload length: 60");
+    h.get_by_label("Next header: TCP (6)");
+    let doc = h.state().doc.as_ref().expect("document");
+    // Ethernet (14 bytes), then the hop limit is byte 7 of the IPv6 header.
+    assert_eq!(doc.selection(), Some((ByteView::Frame(8), 21..22)));
+}

@@ -282,10 +282,12 @@ impl Analyzer {
 
     /// With `keep_raw_bytes`, makes room for `additional` more raw bytes at once: a caller
     /// that knows the capture's size (the raw bytes of its packets never exceed it) saves the
-    /// copies of growing the buffer step by step, hundreds of megabytes on a large file.
+    /// copies of growing the buffer step by step, hundreds of megabytes on a large file. Only
+    /// address space is taken until bytes arrive; when even that is refused, the buffer grows
+    /// as it would have anyway.
     pub fn reserve_raw_bytes(&mut self, additional: usize) {
         if self.config.keep_raw_bytes && self.config.retain_packets {
-            self.trace.raw_bytes.reserve(additional);
+            let _ = self.trace.raw_bytes.try_reserve(additional);
         }
     }
 

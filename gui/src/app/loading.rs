@@ -138,29 +138,42 @@ pub struct LoadJob {
 }
 
 impl LoadJob {
-    /// Starts `producer` on a new thread, feeding the holder in `shared`. `wake` is called after
-    /// each progress message (the app passes `egui::Context::request_repaint`).
+    /// Starts `producer` (a file) on a new thread, feeding the holder in `shared`. `wake` is
+    /// called after each progress message (the app passes `egui::Context::request_repaint`).
+    /// The analysis runs on a further thread, fed in batches (see [`Pace::Batched`]).
     pub fn spawn(
         shared: Arc<SharedTrace>,
         producer: Producer,
         wake: Option<Box<dyn Fn() + Send>>,
     ) -> std::io::Result<LoadJob> {
-        LoadJob::spawn_with_cancel(shared, producer, wake, Arc::new(AtomicBool::new(false)))
+        let cancel = Arc::new(AtomicBool::new(false));
+        LoadJob::start(shared, producer, wake, cancel, Pace::Batched)
     }
 
-    /// Like [`LoadJob::spawn`] with a cancel flag the source also watches (a live capture's
-    /// stop flag, checked by libpcap's read loop).
+    /// Like [`LoadJob::spawn`] for a live capture: with a cancel flag the source also watches
+    /// (the stop flag, checked by libpcap's read loop), and each event analysed as it arrives
+    /// ([`Pace::AsItArrives`]) so packets appear at once.
     pub fn spawn_with_cancel(
         shared: Arc<SharedTrace>,
         producer: Producer,
         wake: Option<Box<dyn Fn() + Send>>,
         cancel: Arc<AtomicBool>,
     ) -> std::io::Result<LoadJob> {
+        LoadJob::start(shared, producer, wake, cancel, Pace::AsItArrives)
+    }
+
+    fn start(
+        shared: Arc<SharedTrace>,
+        producer: Producer,
+        wake: Option<Box<dyn Fn() + Send>>,
+        cancel: Arc<AtomicBool>,
+        pace: Pace,
+    ) -> std::io::Result<LoadJob> {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread_cancel = Arc::clone(&cancel);
         let handle = std::thread::Builder::new()
             .name("mqscope-loader".into())
-            .spawn(move || run(shared, producer, &thread_cancel, &tx, wake.as_deref()))?;
+            .spawn(move || run(shared, producer, &thread_cancel, &tx, wake.as_deref(), pace))?;
         Ok(LoadJob {
             cancel,
             rx,
@@ -219,12 +232,25 @@ impl Drop for LoadJob {
     }
 }
 
+/// How events travel from the source to the analyzer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pace {
+    /// The analyzer on a second thread, events handed over in batches (`capture::relay`):
+    /// reading and analysis overlap, which halves a large file's load time on two cores. A
+    /// batch leaves when full, so a source that pauses would hold its last events back.
+    Batched,
+    /// Each event analysed on the loading thread as it arrives: a live capture's packets show
+    /// up at once.
+    AsItArrives,
+}
+
 fn run(
     shared: Arc<SharedTrace>,
     producer: Producer,
     cancel: &AtomicBool,
     tx: &Sender<LoadProgress>,
     wake: Option<&(dyn Fn() + Send)>,
+    pace: Pace,
 ) {
     let started = Instant::now();
     let mut progress = LoadProgress::default();
@@ -263,7 +289,12 @@ fn run(
                 }
             }
         };
-        producer(&mut sink, &mut on_progress, cancel)
+        match pace {
+            Pace::Batched => capture::relay::offload(&mut sink, |relay| {
+                producer(&mut |ev| relay.event(ev), &mut on_progress, cancel)
+            }),
+            Pace::AsItArrives => producer(&mut sink, &mut on_progress, cancel),
+        }
     };
     let mut guard = shared.lock();
     let holder = std::mem::replace(&mut *guard, Box::new(Trace::new()));

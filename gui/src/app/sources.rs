@@ -41,7 +41,12 @@ pub fn gui_analyzer(show_passwords: bool) -> Analyzer {
 /// A shared trace, the producer that reads `path` into it, and the store through which the
 /// capture's frames are found again (offsets into the file, or for gzip the frames' bytes).
 pub fn file(path: &Path, show_passwords: bool) -> (Arc<SharedTrace>, Producer, SharedFrames) {
-    let shared = SharedTrace::new(Box::new(gui_analyzer(show_passwords)));
+    let mut analyzer = gui_analyzer(show_passwords);
+    // The packets' raw bytes never exceed the file (a gzip file's only make it grow later).
+    if let Ok(meta) = std::fs::metadata(path) {
+        analyzer.reserve_raw_bytes(usize::try_from(meta.len()).unwrap_or(0));
+    }
+    let shared = SharedTrace::new(Box::new(analyzer));
     let frames = FrameStore::none();
     let path = path.to_path_buf();
     let loader_frames = Arc::clone(&frames);

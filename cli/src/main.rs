@@ -87,7 +87,12 @@ fn run(config: Config) -> Result<u8, CliError> {
             fail_on,
             rules,
         } => cmd::check::run(common, &input, format, fail_on, rules.as_deref()),
-        Run::Stats { input, format, by } => cmd::stats::run(common, &input, format, by),
+        Run::Stats {
+            input,
+            format,
+            by,
+            fanout,
+        } => cmd::stats::run(common, &input, format, by, fanout),
         Run::Export {
             input,
             output,

@@ -86,6 +86,8 @@ pub struct StatsJson<'a> {
     pub groups: &'a [Group],
     /// Everything `dissector::stats` computes.
     pub stats: &'a Stats,
+    /// Whether broker fan-out was matched (`--fanout`); when not, `stats.fanout` is empty.
+    pub fanout_computed: bool,
 }
 
 fn version_name(level: u8) -> String {
@@ -352,7 +354,8 @@ fn pct(x: f64) -> String {
 }
 
 /// The text report of one capture.
-pub fn text(label: &str, groups: &[Group], by: StatsBy, s: &Stats) -> String {
+/// `fanout` says whether broker fan-out was matched (else a line says how to ask for it).
+pub fn text(label: &str, groups: &[Group], by: StatsBy, s: &Stats, fanout: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{label}");
     let _ = writeln!(out, "\nHeader sizes by {} (bytes)", by_name(by));
@@ -448,7 +451,9 @@ pub fn text(label: &str, groups: &[Group], by: StatsBy, s: &Stats) -> String {
         }
         out.push_str(&t.render());
     }
-    if s.fanout.deliveries > 0 {
+    if !fanout {
+        let _ = writeln!(out, "\nBroker fan-out: not matched (add --fanout)");
+    } else if s.fanout.deliveries > 0 {
         let l = &s.fanout.latency;
         let _ = writeln!(
             out,
@@ -522,13 +527,15 @@ fn analyse(
     common: &Common,
     filter: &Filter,
     by: StatsBy,
+    fanout: bool,
 ) -> (Analysed, Stats, Vec<Group>) {
     let timing = filter_timing(filter);
     let tap = StatsTap::new(filter, timing, by);
     let config = AnalyzerConfig {
         show_passwords: common.show_passwords,
-        // Latency comes from the completions the packet callback sees; fan-out still needs
-        // the deliveries. A filter judged at the end keeps packets and transactions.
+        // Latency comes from the completions the packet callback sees; fan-out (asked for)
+        // needs the deliveries. A filter judged at the end keeps packets and transactions.
+        track_deliveries: fanout,
         retain_packets: timing == FilterTiming::AtTheEnd,
         retain_transactions: timing == FilterTiming::AtTheEnd,
         ..AnalyzerConfig::default()
@@ -548,11 +555,17 @@ fn analyse(
 }
 
 /// Runs `stats`.
-pub fn run(common: &Common, input: &Input, format: Format, by: StatsBy) -> Result<u8, CliError> {
+pub fn run(
+    common: &Common,
+    input: &Input,
+    format: Format,
+    by: StatsBy,
+    fanout: bool,
+) -> Result<u8, CliError> {
     let mut analysed = Vec::new();
     let mut computed = Vec::new();
     for source in input::sources(input) {
-        let (a, s, g) = analyse(&source, common, &input.filter, by);
+        let (a, s, g) = analyse(&source, common, &input.filter, by, fanout);
         analysed.push(a);
         computed.push((s, g));
     }
@@ -570,6 +583,7 @@ pub fn run(common: &Common, input: &Input, format: Format, by: StatsBy) -> Resul
                     by: by_name(by),
                     groups: g,
                     stats: s,
+                    fanout_computed: fanout,
                 })
                 .collect();
             // One capture: one object; several: an array of them.
@@ -586,7 +600,7 @@ pub fn run(common: &Common, input: &Input, format: Format, by: StatsBy) -> Resul
                 if i > 0 {
                     out.write_all(b"\n").map_err(stdout_err)?;
                 }
-                out.write_all(text(&a.label, g, by, s).as_bytes())
+                out.write_all(text(&a.label, g, by, s, fanout).as_bytes())
                     .map_err(stdout_err)?;
             }
         }

@@ -121,6 +121,8 @@ pub enum Run {
         format: Format,
         /// Grouping.
         by: StatsBy,
+        /// Broker fan-out matching.
+        fanout: bool,
     },
     /// `export`.
     Export {
@@ -323,6 +325,7 @@ impl TryFrom<LowArgs> for Config {
                 format: format_for("stats", format, &[Format::Text, Format::Json])?,
                 input: input(a.input)?,
                 by: a.by,
+                fanout: a.fanout,
             },
             lowargs::Command::Export(a) => {
                 if format.is_some() {

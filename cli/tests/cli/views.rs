@@ -83,6 +83,25 @@ fn seq_writes_a_file_and_rejects_unknown_streams() {
 }
 
 #[test]
+fn stats_matches_broker_fan_out_only_when_asked() {
+    // mqtt5-session: three PUBLISHes into the broker, each delivered once to the subscriber.
+    let (code, out, err) = run_sample("stats", "mqtt5-session", &["--fanout"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("Broker fan-out: 3 messages delivered as 3 copies (max 1 per message)"),
+        "{out}"
+    );
+    let (_, json, _) = run_sample("stats", "mqtt5-session", &["--fanout", "-T", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    assert_eq!(doc["fanout_computed"], true);
+    assert_eq!(doc["stats"]["fanout"]["deliveries"], 3);
+    let (_, json, _) = run_sample("stats", "mqtt5-session", &["-T", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+    assert_eq!(doc["fanout_computed"], false);
+    assert_eq!(doc["stats"]["fanout"]["deliveries"], 0);
+}
+
+#[test]
 fn stats_text_and_json() {
     let (code, out, err) = run_sample("stats", "mqtt5-session", &[]);
     assert_eq!(code, 0, "{err}");

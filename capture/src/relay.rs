@@ -148,6 +148,15 @@ impl Batch {
         self.items.is_empty()
     }
 
+    /// Drops every event, keeping the allocations.
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.items.clear();
+        self.others.clear();
+        self.owned.clear();
+        self.owned_bytes = 0;
+    }
+
     /// Hands every event to `sink`, in order, with its packet's bytes borrowed from the arena.
     fn replay(&mut self, sink: &mut dyn EventSink) {
         let mut others = self.others.drain(..);
@@ -236,7 +245,12 @@ struct Shipper {
 
 impl Shipper {
     fn ship(&mut self) {
-        if self.current.is_empty() || self.closed {
+        if self.closed {
+            // Nobody will read them: drop the events rather than let the batch grow.
+            self.current.clear();
+            return;
+        }
+        if self.current.is_empty() {
             return;
         }
         let next = match self.empty.try_recv() {
@@ -495,6 +509,27 @@ mod tests {
         let mut sink = |_: StreamEvent<'_>| count += 1;
         offload(&mut sink, |_| ());
         assert_eq!(count, 0);
+    }
+
+    #[test]
+    fn events_for_a_vanished_consumer_are_dropped_not_hoarded() {
+        let (full_tx, full_rx) = sync_channel::<Batch>(DEPTH);
+        let (_empty_tx, empty_rx) = channel::<Batch>();
+        drop(full_rx); // the consumer is gone
+        let mut shipper = Shipper {
+            current: Batch::new(),
+            full: full_tx,
+            empty: empty_rx,
+            made: 1,
+            closed: false,
+        };
+        let payload = vec![0x30u8; 1000];
+        for frame in 0..10_000 {
+            shipper.event(packet(frame, &payload));
+        }
+        assert!(shipper.closed);
+        assert!(shipper.current.bytes.len() <= BATCH_BYTES);
+        assert!(shipper.current.items.len() <= BATCH_EVENTS);
     }
 
     #[test]

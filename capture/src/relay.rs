@@ -11,7 +11,8 @@
 //! sends whole batches over a bounded channel; the worker replays them, in order, as the same
 //! [`StreamEvent`]s. Batches go back to the producer for reuse. Memory in flight is bounded by
 //! [`DEPTH`] batches of about [`BATCH_BYTES`] each (a batch holding one packet larger than that
-//! grows to fit it; the pipeline's payload limit bounds that).
+//! grows to fit it; the pipeline's payload limit bounds that), plus the emptied packet buffers
+//! travelling back, at most 4 MiB of them per batch.
 
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 
@@ -28,8 +29,10 @@ const KEEP_CAPACITY: usize = 4 * BATCH_BYTES;
 /// Packets assembled in a buffer of their own from this size on travel in that buffer
 /// instead of being copied into the arena.
 const OWN_FROM: usize = 4096;
-/// Emptied packet buffers a batch carries back to the producer at most.
+/// Emptied packet buffers a batch carries back to the producer at most…
 const MAX_SPARES: usize = 64;
+/// … and their capacity in all (a capture of huge packets must not park gigabytes here).
+const MAX_SPARE_BYTES: usize = 4 * BATCH_BYTES;
 /// Batches in existence at most: the queue, one being replayed, one being filled. Reusing
 /// them keeps allocation (and the page faults of fresh memory) out of the loop.
 const POOL: usize = DEPTH + 2;
@@ -159,6 +162,7 @@ impl Batch {
 
     /// Hands every event to `sink`, in order, with its packet's bytes borrowed from the arena.
     fn replay(&mut self, sink: &mut dyn EventSink) {
+        let mut spare_bytes: usize = self.spares.iter().map(Vec::capacity).sum();
         let mut others = self.others.drain(..);
         let mut owned = self.owned.drain(..);
         for item in self.items.drain(..) {
@@ -170,7 +174,10 @@ impl Batch {
                 Item::OwnedPacket(p) => {
                     if let Some(mut buf) = owned.next() {
                         sink.event(StreamEvent::Packet(p.with_bytes(&buf)));
-                        if self.spares.len() < MAX_SPARES && buf.capacity() <= KEEP_CAPACITY {
+                        if self.spares.len() < MAX_SPARES
+                            && spare_bytes + buf.capacity() <= MAX_SPARE_BYTES
+                        {
+                            spare_bytes += buf.capacity();
                             buf.clear();
                             self.spares.push(buf);
                         }
@@ -408,7 +415,11 @@ mod tests {
     }
 
     fn packet(frame: u64, bytes: &[u8]) -> StreamEvent<'_> {
-        StreamEvent::Packet(MqttBytes {
+        StreamEvent::Packet(packet_bytes(frame, bytes))
+    }
+
+    fn packet_bytes(frame: u64, bytes: &[u8]) -> MqttBytes<'_> {
+        MqttBytes {
             stream: (frame % 3) as u32,
             dir: if frame.is_multiple_of(2) {
                 Direction::ToBroker
@@ -422,7 +433,7 @@ mod tests {
             bytes,
             packet_len: bytes.len() as u64,
             truncated: false,
-        })
+        }
     }
 
     /// A mixed sequence: many packets of varied sizes (some larger than a batch), gaps, issues
@@ -509,6 +520,22 @@ mod tests {
         let mut sink = |_: StreamEvent<'_>| count += 1;
         offload(&mut sink, |_| ());
         assert_eq!(count, 0);
+    }
+
+    #[test]
+    fn buffers_going_back_to_the_producer_are_bounded_in_bytes() {
+        let mut batch = Batch::new();
+        for frame in 0..40 {
+            // 3 MiB packets, as a capture of firmware images might carry.
+            let mut buf = vec![0x30u8; 3 << 20];
+            batch.push_owned(packet_bytes(frame, &[]), &mut buf);
+        }
+        let mut seen = 0usize;
+        batch.replay(&mut |_: StreamEvent<'_>| seen += 1);
+        assert_eq!(seen, 40);
+        let parked: usize = batch.spares.iter().map(Vec::capacity).sum();
+        assert!(parked <= MAX_SPARE_BYTES, "{parked} bytes parked");
+        assert!(!batch.spares.is_empty());
     }
 
     #[test]

@@ -160,17 +160,19 @@ enum Kind {
     Ignored,
 }
 
-/// Per-direction consumer of in-order bytes.
+/// Per-direction consumer of in-order bytes. Framers are boxed and created on a direction's
+/// first delivery: a connection that never carries data (a bare SYN) keeps only the small
+/// `None`, which is what bounds a SYN flood's memory.
 #[derive(Debug)]
 enum Consumer {
     None,
-    Mqtt(MqttFramer),
+    Mqtt(Box<MqttFramer>),
     Ws {
-        ws: WsDecoder,
-        framer: MqttFramer,
+        ws: Box<WsDecoder>,
+        framer: Box<MqttFramer>,
         failed: bool,
     },
-    Tls(TlsDirection),
+    Tls(Box<TlsDirection>),
 }
 
 /// Bytes held during detection, with their frame.
@@ -219,6 +221,8 @@ struct Flow {
     kind: Kind,
     opened: bool,
     consumers: [Consumer; 2],
+    /// Per direction: its stream started with a SYN (framing starts synchronised).
+    starts_synced: [bool; 2],
     detect: Option<Box<Detect>>,
     tls: TlsMetadata,
     first_frame: u64,
@@ -471,10 +475,9 @@ impl Pipeline {
             det.frames
                 .push((d, seg.frame, seg.ts, wire_len, seg.payload.len() as u32));
         }
-        conn.flow.ensure_consumer(
-            d,
-            !conn.halves[d].initialized && seg.flags.syn || conn.halves[d].started_with_syn,
-        );
+        // The consumer itself is made on the direction's first delivery (`Flow::route`).
+        conn.flow.starts_synced[d] =
+            !conn.halves[d].initialized && seg.flags.syn || conn.halves[d].started_with_syn;
         {
             let Conn { halves, flow, .. } = &mut *conn;
             let [h0, h1] = halves;
@@ -743,6 +746,7 @@ fn new_conn(
             kind,
             opened: false,
             consumers: [Consumer::None, Consumer::None],
+            starts_synced: [false, false],
             detect,
             tls: TlsMetadata {
                 stream,
@@ -914,20 +918,20 @@ impl Flow {
         }));
     }
 
-    /// Creates direction `d`'s consumer on its first segment.
+    /// Creates direction `d`'s consumer on its first delivery (bytes or a gap).
     fn ensure_consumer(&mut self, d: usize, starts_synced: bool) {
         if !matches!(self.consumers[d], Consumer::None) {
             return;
         }
         let dir = self.direction(d);
         self.consumers[d] = match self.kind {
-            Kind::Mqtt(Transport::Tcp) => Consumer::Mqtt(MqttFramer::new(
+            Kind::Mqtt(Transport::Tcp) => Consumer::Mqtt(Box::new(MqttFramer::new(
                 self.stream,
                 dir,
                 self.payload_limit,
                 starts_synced,
-            )),
-            Kind::Mqtt(Transport::Tls) => Consumer::Tls(TlsDirection::new()),
+            ))),
+            Kind::Mqtt(Transport::Tls) => Consumer::Tls(Box::new(TlsDirection::new())),
             _ => Consumer::None,
         };
     }
@@ -967,6 +971,7 @@ impl Flow {
                 if self.kind == Kind::Detecting {
                     self.detect_bytes(d, data, frame, ts, sink);
                 } else {
+                    self.ensure_consumer(d, self.starts_synced[d]);
                     self.consume(d, data, frame, ts, sink);
                 }
             }
@@ -980,6 +985,7 @@ impl Flow {
                         return;
                     }
                 }
+                self.ensure_consumer(d, self.starts_synced[d]);
                 self.consume_gap(d, missing, frame, ts, sink);
             }
         }
@@ -1336,11 +1342,16 @@ impl Flow {
         self.open(sink);
         for d in [c, 1 - c] {
             let dir = self.direction(d);
-            let framer = MqttFramer::new(self.stream, dir, self.payload_limit, synced);
+            let framer = Box::new(MqttFramer::new(
+                self.stream,
+                dir,
+                self.payload_limit,
+                synced,
+            ));
             self.consumers[d] = match transport {
-                Transport::Tls => Consumer::Tls(TlsDirection::new()),
+                Transport::Tls => Consumer::Tls(Box::new(TlsDirection::new())),
                 Transport::WebSocket => Consumer::Ws {
-                    ws: WsDecoder::new(),
+                    ws: Box::new(WsDecoder::new()),
                     framer,
                     failed: false,
                 },
@@ -1396,4 +1407,66 @@ fn joined(held: &[Held]) -> Vec<u8> {
         v.extend_from_slice(&h.data);
     }
     v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::RawFrame;
+
+    /// An Ethernet/IPv4/TCP frame from 10.0.0.1:`port` to the broker at 10.0.0.2:1883.
+    fn frame_to_broker(port: u16, seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+        let builder = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(port, 1883, seq, 65535);
+        let builder = if syn { builder.syn() } else { builder.ack(1) };
+        let mut out = Vec::new();
+        builder
+            .write(&mut out, payload)
+            .unwrap_or_else(|e| panic!("{e}"));
+        out
+    }
+
+    fn push(p: &mut Pipeline, number: u64, data: &[u8]) {
+        let frame = RawFrame {
+            number,
+            ts: Timestamp(number as i64 * 1_000_000),
+            linktype: 1,
+            caplen: data.len() as u32,
+            wire_len: data.len() as u32,
+            data,
+        };
+        p.push_frame(&frame, &mut |_: StreamEvent<'_>| {});
+    }
+
+    fn framers(p: &Pipeline) -> usize {
+        p.conns
+            .values()
+            .flat_map(|c| c.flow.consumers.iter())
+            .filter(|c| !matches!(c, Consumer::None))
+            .count()
+    }
+
+    #[test]
+    fn a_connection_without_data_keeps_no_framer() {
+        let mut p = Pipeline::new(PipelineConfig::default());
+        for (i, port) in (40_000..40_100).enumerate() {
+            push(&mut p, i as u64 + 1, &frame_to_broker(port, 7, true, &[]));
+        }
+        assert_eq!(p.conns.len(), 100);
+        assert_eq!(framers(&p), 0, "bare SYNs made framers");
+        // The first bytes of a direction make its framer, synchronised on the SYN's stream.
+        push(
+            &mut p,
+            101,
+            &frame_to_broker(40_000, 8, false, &[0xc0, 0x00]),
+        );
+        assert_eq!(framers(&p), 1);
+        assert_eq!(p.summary.mqtt_packets, 0); // counted when the framer finishes
+        let summary = p.finish(&mut |_: StreamEvent<'_>| {});
+        assert_eq!(
+            summary.mqtt_packets, 1,
+            "the PINGREQ after the SYN was framed"
+        );
+    }
 }

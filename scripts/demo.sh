@@ -5,7 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo build --workspace --quiet
 sample="${1:-samples/mqtt311-session.pcap}"
+mqscope="${CARGO_TARGET_DIR:-target}/debug/mqscope"
 echo "== mqscope read -r $sample" >&2
-target/debug/mqscope read -r "$sample"
+"$mqscope" read -r "$sample"
 echo "== mqscope check -r $sample" >&2
-target/debug/mqscope check -r "$sample" || true
+"$mqscope" check -r "$sample" || true

@@ -1,7 +1,7 @@
 //! Losing and regaining MQTT packet boundaries: garbage, mid-stream starts, lost segments and
 //! huge length claims.
 
-use capture::{Pipeline, PipelineConfig, RawFrame};
+use capture::{Pipeline, PipelineConfig};
 use dissector::input::{Direction, TransportIssueKind};
 
 use crate::support::{
@@ -174,15 +174,7 @@ fn huge_remaining_length_claim_is_skipped_with_bounded_memory() {
     let mut rec = Recorder::default();
     let mut peak = 0usize;
     for (i, f) in conv.frames.iter().enumerate() {
-        let raw = RawFrame {
-            number: i as u64 + 1,
-            ts: f.ts,
-            linktype: f.linktype,
-            caplen: f.data.len() as u32,
-            wire_len: f.data.len() as u32,
-            data: &f.data,
-        };
-        pipeline.push_frame(&raw, &mut rec);
+        pipeline.push_frame(&f.raw(i as u64 + 1), &mut rec);
         peak = peak.max(pipeline.buffered_bytes());
     }
     pipeline.finish(&mut rec);
@@ -261,15 +253,7 @@ fn over_limit_packet_cut_by_the_capture_end_has_the_frame_and_time_of_its_last_b
         }
     };
     for (i, f) in conv.frames.iter().enumerate() {
-        let raw = RawFrame {
-            number: i as u64 + 1,
-            ts: f.ts,
-            linktype: f.linktype,
-            caplen: f.data.len() as u32,
-            wire_len: f.data.len() as u32,
-            data: &f.data,
-        };
-        pipeline.push_frame(&raw, &mut sink);
+        pipeline.push_frame(&f.raw(i as u64 + 1), &mut sink);
     }
     pipeline.finish(&mut sink);
     let n = conv.frames.len() as u64;
@@ -319,15 +303,7 @@ fn a_packet_claiming_almost_the_payload_limit_reserves_only_what_arrived() {
     let mut pipeline = Pipeline::new(PipelineConfig::default());
     let mut rec = Recorder::default();
     for (i, f) in conv.frames.iter().enumerate() {
-        let raw = RawFrame {
-            number: i as u64 + 1,
-            ts: f.ts,
-            linktype: f.linktype,
-            caplen: f.data.len() as u32,
-            wire_len: f.data.len() as u32,
-            data: &f.data,
-        };
-        pipeline.push_frame(&raw, &mut rec);
+        pipeline.push_frame(&f.raw(i as u64 + 1), &mut rec);
     }
     let held = pipeline.buffered_bytes();
     assert!(held < 64 * 1024, "{held} bytes reserved for 1 KB present");

@@ -181,12 +181,41 @@ pub struct Flags {
     pub rst: bool,
 }
 
+impl Flags {
+    /// ACK alone.
+    pub const ACK: Flags = Flags {
+        syn: false,
+        ack: true,
+        fin: false,
+        rst: false,
+    };
+    /// FIN with ACK.
+    pub const FIN_ACK: Flags = Flags {
+        fin: true,
+        ..Flags::ACK
+    };
+}
+
 /// A frame as written to a capture.
 #[derive(Debug, Clone)]
 pub struct Frame {
     pub ts: Timestamp,
     pub linktype: u32,
     pub data: Vec<u8>,
+}
+
+impl Frame {
+    /// The frame as a source hands it to the pipeline, numbered `number` (1-based).
+    pub fn raw(&self, number: u64) -> RawFrame<'_> {
+        RawFrame {
+            number,
+            ts: self.ts,
+            linktype: self.linktype,
+            caplen: self.data.len() as u32,
+            wire_len: self.data.len() as u32,
+            data: &self.data,
+        }
+    }
 }
 
 /// Builds an IP+TCP packet.
@@ -292,38 +321,32 @@ impl Conversation {
         self.push(tcp_packet(c, s, self.client_seq, self.server_seq, ack, &[]));
     }
 
+    /// One segment from the client (`from_client`) or the server with `flags` and `data`, at
+    /// the sender's next sequence number, which then advances by the data and by one for a FIN.
+    fn send(&mut self, from_client: bool, flags: Flags, data: &[u8]) {
+        let (src, dst, seq, ack) = if from_client {
+            (self.client, self.server, self.client_seq, self.server_seq)
+        } else {
+            (self.server, self.client, self.server_seq, self.client_seq)
+        };
+        self.push(tcp_packet(src, dst, seq, ack, flags, data));
+        let advance = data.len() as u32 + u32::from(flags.fin);
+        let next = if from_client {
+            &mut self.client_seq
+        } else {
+            &mut self.server_seq
+        };
+        *next = next.wrapping_add(advance);
+    }
+
     /// Client sends bytes in one segment.
     pub fn client_sends(&mut self, data: &[u8]) {
-        let ack = Flags {
-            ack: true,
-            ..Flags::default()
-        };
-        self.push(tcp_packet(
-            self.client,
-            self.server,
-            self.client_seq,
-            self.server_seq,
-            ack,
-            data,
-        ));
-        self.client_seq = self.client_seq.wrapping_add(data.len() as u32);
+        self.send(true, Flags::ACK, data);
     }
 
     /// Server sends bytes in one segment.
     pub fn server_sends(&mut self, data: &[u8]) {
-        let ack = Flags {
-            ack: true,
-            ..Flags::default()
-        };
-        self.push(tcp_packet(
-            self.server,
-            self.client,
-            self.server_seq,
-            self.client_seq,
-            ack,
-            data,
-        ));
-        self.server_seq = self.server_seq.wrapping_add(data.len() as u32);
+        self.send(false, Flags::ACK, data);
     }
 
     /// Client sends a segment at an explicit sequence number without advancing (for reorder
@@ -350,73 +373,23 @@ impl Conversation {
 
     /// FIN from the server, then from the client.
     pub fn server_closes_first(&mut self) {
-        let fin = Flags {
-            fin: true,
-            ack: true,
-            ..Flags::default()
-        };
-        self.push(tcp_packet(
-            self.server,
-            self.client,
-            self.server_seq,
-            self.client_seq,
-            fin,
-            &[],
-        ));
-        self.server_seq = self.server_seq.wrapping_add(1);
-        self.push(tcp_packet(
-            self.client,
-            self.server,
-            self.client_seq,
-            self.server_seq,
-            fin,
-            &[],
-        ));
-        self.client_seq = self.client_seq.wrapping_add(1);
+        self.send(false, Flags::FIN_ACK, &[]);
+        self.send(true, Flags::FIN_ACK, &[]);
     }
 
     /// RST from the server.
     pub fn server_resets(&mut self) {
         let rst = Flags {
             rst: true,
-            ack: true,
-            ..Flags::default()
+            ..Flags::ACK
         };
-        self.push(tcp_packet(
-            self.server,
-            self.client,
-            self.server_seq,
-            self.client_seq,
-            rst,
-            &[],
-        ));
+        self.send(false, rst, &[]);
     }
 
     /// FIN from both sides, the client's first.
     pub fn close(&mut self) {
-        let fin = Flags {
-            fin: true,
-            ack: true,
-            ..Flags::default()
-        };
-        self.push(tcp_packet(
-            self.client,
-            self.server,
-            self.client_seq,
-            self.server_seq,
-            fin,
-            &[],
-        ));
-        self.client_seq = self.client_seq.wrapping_add(1);
-        self.push(tcp_packet(
-            self.server,
-            self.client,
-            self.server_seq,
-            self.client_seq,
-            fin,
-            &[],
-        ));
-        self.server_seq = self.server_seq.wrapping_add(1);
+        self.send(true, Flags::FIN_ACK, &[]);
+        self.send(false, Flags::FIN_ACK, &[]);
     }
 }
 
@@ -643,15 +616,7 @@ pub fn run_frames(frames: &[Frame], config: PipelineConfig) -> (Recorder, captur
     let mut pipeline = Pipeline::new(config);
     let mut rec = Recorder::default();
     for (i, f) in frames.iter().enumerate() {
-        let raw = RawFrame {
-            number: i as u64 + 1,
-            ts: f.ts,
-            linktype: f.linktype,
-            caplen: f.data.len() as u32,
-            wire_len: f.data.len() as u32,
-            data: &f.data,
-        };
-        pipeline.push_frame(&raw, &mut rec);
+        pipeline.push_frame(&f.raw(i as u64 + 1), &mut rec);
     }
     let summary = pipeline.finish(&mut rec);
     (rec, summary)

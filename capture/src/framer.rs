@@ -252,27 +252,22 @@ impl MqttFramer {
     }
 
     fn emit(&mut self, bytes: &[u8], span: Span, sink: &mut dyn EventSink) {
-        self.packets += 1;
-        self.synced_once = true;
-        sink.event(StreamEvent::Packet(MqttBytes {
-            stream: self.stream,
-            dir: self.dir,
-            ts: span.ts,
-            first_frame: span.first_frame,
-            frame: span.frame,
-            stream_offset: span.stream_offset,
-            bytes,
-            packet_len: span.packet_len,
-            truncated: span.truncated,
-        }));
+        let packet = self.counted_packet(span);
+        sink.event(StreamEvent::Packet(MqttBytes { bytes, ..packet }));
     }
 
     /// Emits the packet assembled in `buf` (all of it), offering the sink the buffer itself
     /// (see [`EventSink::packet_in_buffer`]); `buf` may come back as another allocation.
     fn emit_buffer(&mut self, span: Span, sink: &mut dyn EventSink) {
+        let packet = self.counted_packet(span);
+        sink.packet_in_buffer(packet, &mut self.buf);
+    }
+
+    /// Counts a packet about to be emitted and describes it (without its bytes).
+    fn counted_packet(&mut self, span: Span) -> MqttBytes<'static> {
         self.packets += 1;
         self.synced_once = true;
-        let packet = MqttBytes {
+        MqttBytes {
             stream: self.stream,
             dir: self.dir,
             ts: span.ts,
@@ -282,8 +277,7 @@ impl MqttFramer {
             bytes: &[],
             packet_len: span.packet_len,
             truncated: span.truncated,
-        };
-        sink.packet_in_buffer(packet, &mut self.buf);
+        }
     }
 
     /// Frames `data` (starting at stream offset `start`, nothing buffered) until it ends inside a

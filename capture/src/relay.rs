@@ -101,18 +101,7 @@ impl Batch {
             StreamEvent::Packet(p) => {
                 let start = self.bytes.len();
                 self.bytes.extend_from_slice(p.bytes);
-                Item::Packet(PacketItem {
-                    stream: p.stream,
-                    dir: p.dir,
-                    truncated: p.truncated,
-                    ts: p.ts,
-                    first_frame: p.first_frame,
-                    frame: p.frame,
-                    stream_offset: p.stream_offset,
-                    packet_len: p.packet_len,
-                    start,
-                    len: p.bytes.len(),
-                })
+                Item::Packet(PacketItem::new(&p, start, p.bytes.len()))
             }
             StreamEvent::Frame(f) => Item::Frame(f),
             other => {
@@ -128,18 +117,8 @@ impl Batch {
         let spare = self.spares.pop().unwrap_or_default();
         let bytes = std::mem::replace(buf, spare);
         self.owned_bytes += bytes.len();
-        self.items.push(Item::OwnedPacket(PacketItem {
-            stream: p.stream,
-            dir: p.dir,
-            truncated: p.truncated,
-            ts: p.ts,
-            first_frame: p.first_frame,
-            frame: p.frame,
-            stream_offset: p.stream_offset,
-            packet_len: p.packet_len,
-            start: 0,
-            len: bytes.len(),
-        }));
+        self.items
+            .push(Item::OwnedPacket(PacketItem::new(&p, 0, bytes.len())));
         self.owned.push(bytes);
     }
 
@@ -200,6 +179,23 @@ impl Batch {
 }
 
 impl PacketItem {
+    /// `p` without its bytes, which are `start..start + len` of wherever they are kept.
+    fn new(p: &MqttBytes<'_>, start: usize, len: usize) -> PacketItem {
+        PacketItem {
+            stream: p.stream,
+            dir: p.dir,
+            truncated: p.truncated,
+            ts: p.ts,
+            first_frame: p.first_frame,
+            frame: p.frame,
+            stream_offset: p.stream_offset,
+            packet_len: p.packet_len,
+            start,
+            len,
+        }
+    }
+
+    /// The event again, with `bytes` as its packet's bytes.
     fn with_bytes<'b>(&self, bytes: &'b [u8]) -> MqttBytes<'b> {
         MqttBytes {
             stream: self.stream,
@@ -225,17 +221,7 @@ fn owned(event: StreamEvent<'_>) -> StreamEvent<'static> {
         StreamEvent::Tls(t) => StreamEvent::Tls(t),
         StreamEvent::Closed(c) => StreamEvent::Closed(c),
         // Unreachable from `push`; an empty packet keeps this total without a panic.
-        StreamEvent::Packet(p) => StreamEvent::Packet(MqttBytes {
-            stream: p.stream,
-            dir: p.dir,
-            ts: p.ts,
-            first_frame: p.first_frame,
-            frame: p.frame,
-            stream_offset: p.stream_offset,
-            bytes: &[],
-            packet_len: p.packet_len,
-            truncated: p.truncated,
-        }),
+        StreamEvent::Packet(p) => StreamEvent::Packet(PacketItem::new(&p, 0, 0).with_bytes(&[])),
     }
 }
 

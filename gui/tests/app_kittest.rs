@@ -20,6 +20,21 @@ fn loaded() -> Harness<'static, MqscopeApp> {
     h
 }
 
+/// The sample loaded with pub5's first PUBLISH selected (found through a filter, which is then
+/// cleared so every row is back).
+fn loaded_with_a_publish_selected() -> Harness<'static, MqscopeApp> {
+    let mut h = loaded();
+    apply_filter(
+        &mut h,
+        "mqtt.clientid == \"pub5\" && mqtt.msgtype == PUBLISH",
+    );
+    h.key_press(egui::Key::ArrowDown);
+    h.run_steps(3);
+    h.get_by_label("Clear").click();
+    h.run_steps(3);
+    h
+}
+
 /// Replaces the text of the field labelled `label` as a user would: focus, select all, type.
 #[track_caller]
 fn replace_text(h: &mut Harness<'_, MqscopeApp>, label: &str, text: &str) {
@@ -137,15 +152,7 @@ fn selecting_a_packet_shows_its_fields_and_highlights_their_bytes() {
 
 #[test]
 fn clicking_an_arrow_in_the_sequence_diagram_selects_its_packet() {
-    let mut h = loaded();
-    apply_filter(
-        &mut h,
-        "mqtt.clientid == \"pub5\" && mqtt.msgtype == PUBLISH",
-    );
-    h.key_press(egui::Key::ArrowDown);
-    h.run_steps(3);
-    h.get_by_label("Clear").click();
-    h.run_steps(2);
+    let mut h = loaded_with_a_publish_selected();
     h.get_by_label("Sequence diagram").click();
     h.run_steps(4);
     // pub5's first QoS 1 PUBLISH (id 1) is acknowledged by the broker's PUBACK id=1.
@@ -266,15 +273,7 @@ fn the_statistics_view_draws_its_plots() {
 /// output folder, for people to look at: `gui-packets.png`, `gui-sequence.png`, …
 #[test]
 fn every_view_renders_to_an_image() {
-    let mut h = loaded();
-    apply_filter(
-        &mut h,
-        "mqtt.clientid == \"pub5\" && mqtt.msgtype == PUBLISH",
-    );
-    h.key_press(egui::Key::ArrowDown);
-    h.run_steps(3);
-    h.get_by_label("Clear").click();
-    h.run_steps(3);
+    let mut h = loaded_with_a_publish_selected();
     let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     for (tab, file) in [
         ("Packets", "gui-packets.png"),

@@ -253,6 +253,21 @@ pub fn hex_preview(bytes: &[u8], max: usize) -> String {
     s
 }
 
+/// The variable header of SUBSCRIBE, SUBACK, UNSUBSCRIBE and UNSUBACK: the packet identifier
+/// at `h`, then the properties when the packet has them (5.0).
+fn id_and_properties(
+    spans: &Spans,
+    h: usize,
+    packet_id: u16,
+    properties: Option<&Properties<'_>>,
+) -> FieldNode {
+    let mut vh = vec![packet_id_node(spans, packet_id, h)];
+    if let Some(p) = properties {
+        vh.push(properties_node(spans, p, "Properties"));
+    }
+    group_of("Variable header", vh)
+}
+
 fn packet_id_node(spans: &Spans, id: u16, at: usize) -> FieldNode {
     FieldNode::leaf(format!("Packet identifier: {id}"), spans.at(at, 2))
 }
@@ -482,11 +497,12 @@ fn connack_nodes(
 }
 
 fn subscribe_nodes(spans: &Spans, h: usize, s: &Subscribe<'_>, out: &mut Vec<FieldNode>) {
-    let mut vh = vec![packet_id_node(spans, s.packet_id, h)];
-    if let Some(p) = &s.properties {
-        vh.push(properties_node(spans, p, "Properties"));
-    }
-    out.push(group_of("Variable header", vh));
+    out.push(id_and_properties(
+        spans,
+        h,
+        s.packet_id,
+        s.properties.as_ref(),
+    ));
     let mut pl = Vec::new();
     for (filter, options) in s.filters.iter() {
         let r = spans.string(filter);
@@ -550,20 +566,22 @@ fn suback_nodes(
     version: ProtocolVersion,
     out: &mut Vec<FieldNode>,
 ) {
-    let mut vh = vec![packet_id_node(spans, s.packet_id, h)];
-    if let Some(p) = &s.properties {
-        vh.push(properties_node(spans, p, "Properties"));
-    }
-    out.push(group_of("Variable header", vh));
+    out.push(id_and_properties(
+        spans,
+        h,
+        s.packet_id,
+        s.properties.as_ref(),
+    ));
     codes_node(spans, s.reason_codes, (PacketType::SubAck, version), out);
 }
 
 fn unsubscribe_nodes(spans: &Spans, h: usize, u: &Unsubscribe<'_>, out: &mut Vec<FieldNode>) {
-    let mut vh = vec![packet_id_node(spans, u.packet_id, h)];
-    if let Some(p) = &u.properties {
-        vh.push(properties_node(spans, p, "Properties"));
-    }
-    out.push(group_of("Variable header", vh));
+    out.push(id_and_properties(
+        spans,
+        h,
+        u.packet_id,
+        u.properties.as_ref(),
+    ));
     let pl = u
         .filters
         .iter()
@@ -579,11 +597,12 @@ fn unsuback_nodes(
     version: ProtocolVersion,
     out: &mut Vec<FieldNode>,
 ) {
-    let mut vh = vec![packet_id_node(spans, u.packet_id, h)];
-    if let Some(p) = &u.properties {
-        vh.push(properties_node(spans, p, "Properties"));
-    }
-    out.push(group_of("Variable header", vh));
+    out.push(id_and_properties(
+        spans,
+        h,
+        u.packet_id,
+        u.properties.as_ref(),
+    ));
     if !u.reason_codes.is_empty() {
         codes_node(spans, u.reason_codes, (PacketType::UnsubAck, version), out);
     }

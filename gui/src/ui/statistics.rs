@@ -105,19 +105,27 @@ fn header_sizes(ui: &mut egui::Ui, data: &StatsData) {
         .height(PLOT_HEIGHT)
         .legend(Legend::default())
         .y_axis_label("bytes")
-        .x_axis_formatter(move |mark, _| {
-            names
-                .get(mark.value.round() as usize)
-                .filter(|_| mark.value.fract() == 0.0)
-                .cloned()
-                .unwrap_or_default()
-        })
+        .x_axis_formatter(category_axis(names))
         .allow_scroll(false)
         .show(ui, |plot| {
             for c in charts {
                 plot.bar_chart(c);
             }
         });
+}
+
+/// An x axis of categories: bar `i` stands at `x = i` and is labelled `labels[i]`; marks
+/// between bars stay blank.
+fn category_axis(
+    labels: Vec<String>,
+) -> impl Fn(egui_plot::GridMark, &std::ops::RangeInclusive<f64>) -> String {
+    move |mark, _| {
+        labels
+            .get(mark.value.round() as usize)
+            .filter(|_| mark.value.fract() == 0.0)
+            .cloned()
+            .unwrap_or_default()
+    }
 }
 
 fn remaining_length(ui: &mut egui::Ui, data: &StatsData) {
@@ -144,13 +152,7 @@ fn remaining_length(ui: &mut egui::Ui, data: &StatsData) {
     Plot::new("remaining_length")
         .height(PLOT_HEIGHT)
         .y_axis_label("packets")
-        .x_axis_formatter(move |mark, _| {
-            labels
-                .get(mark.value.round() as usize)
-                .filter(|_| mark.value.fract() == 0.0)
-                .cloned()
-                .unwrap_or_default()
-        })
+        .x_axis_formatter(category_axis(labels))
         .allow_scroll(false)
         .show(ui, |plot| plot.bar_chart(BarChart::new("packets", bars)));
 }

@@ -218,6 +218,7 @@ mod tests {
             first_frame: frame,
             frame,
             stream_offset: 0,
+            tcp_seq: None,
             bytes,
             packet_len: bytes.len() as u64,
             truncated: false,

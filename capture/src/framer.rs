@@ -139,6 +139,9 @@ pub(crate) struct MqttFramer {
     scanned: usize,
     /// Resync: positions that need more bytes to decide.
     undecided: Vec<usize>,
+    /// TCP sequence number of stream offset 0, when the stream is the TCP payload itself (set
+    /// by the owner; `None` for WebSocket-carried MQTT).
+    pub(crate) tcp_seq_base: Option<u32>,
 }
 
 impl MqttFramer {
@@ -168,6 +171,7 @@ impl MqttFramer {
             last: None,
             scanned: 0,
             undecided: Vec::new(),
+            tcp_seq_base: None,
         }
     }
 
@@ -274,6 +278,10 @@ impl MqttFramer {
             first_frame: span.first_frame,
             frame: span.frame,
             stream_offset: span.stream_offset,
+            // Sequence numbers count modulo 2^32 (RFC 9293 §3.4).
+            tcp_seq: self
+                .tcp_seq_base
+                .map(|base| base.wrapping_add(span.stream_offset as u32)),
             bytes: &[],
             packet_len: span.packet_len,
             truncated: span.truncated,

@@ -223,6 +223,13 @@ struct Flow {
     consumers: [Consumer; 2],
     /// Per direction: its stream started with a SYN (framing starts synchronised).
     starts_synced: [bool; 2],
+    /// Per direction: the TCP sequence number of stream offset 0, which the MQTT framer of a
+    /// plain-TCP direction turns into each packet's `tcp_seq` (base + stream offset).
+    seq_base: [Option<u32>; 2],
+    /// Per direction: bytes went missing while the connection was still being recognised, so
+    /// the framer's offsets no longer count from the stream's start and no packet of this
+    /// direction is given a sequence number.
+    seq_lost: [bool; 2],
     detect: Option<Box<Detect>>,
     tls: TlsMetadata,
     first_frame: u64,
@@ -485,6 +492,9 @@ impl Pipeline {
             if !this.initialized && !seg.flags.syn && seg.payload.is_empty() && !seg.flags.fin {
                 // A bare ACK says nothing about this direction's stream start.
             } else {
+                if !flow.seq_lost[d] {
+                    flow.seq_base[d] = Some(this.seq_base_after(seg.seq, seg.flags.syn));
+                }
                 let before = this.next_offset;
                 this.segment(
                     seg.seq,
@@ -747,6 +757,8 @@ fn new_conn(
             opened: false,
             consumers: [Consumer::None, Consumer::None],
             starts_synced: [false, false],
+            seq_base: [None, None],
+            seq_lost: [false, false],
             detect,
             tls: TlsMetadata {
                 stream,
@@ -982,6 +994,9 @@ impl Flow {
                     }
                     self.decide(true, sink);
                     if self.kind == Kind::Detecting || self.kind == Kind::Ignored {
+                        // The held bytes will be framed as if the gap were not there.
+                        self.seq_lost[d] = true;
+                        self.seq_base[d] = None;
                         return;
                     }
                 }
@@ -1001,9 +1016,13 @@ impl Flow {
     ) {
         let stream = self.stream;
         let dir = self.direction(d);
+        let seq_base = self.seq_base[d];
         match &mut self.consumers[d] {
             Consumer::None => {}
-            Consumer::Mqtt(framer) => framer.push(data, frame, ts, sink),
+            Consumer::Mqtt(framer) => {
+                framer.tcp_seq_base = seq_base;
+                framer.push(data, frame, ts, sink);
+            }
             Consumer::Ws { ws, framer, failed } => {
                 if *failed {
                     return;
@@ -1068,9 +1087,13 @@ impl Flow {
         sink: &mut dyn EventSink,
     ) {
         let dir = self.direction(d);
+        let seq_base = self.seq_base[d];
         match &mut self.consumers[d] {
             Consumer::None => {}
-            Consumer::Mqtt(framer) => framer.gap(missing, frame, ts, sink),
+            Consumer::Mqtt(framer) => {
+                framer.tcp_seq_base = seq_base;
+                framer.gap(missing, frame, ts, sink);
+            }
             Consumer::Ws { ws, framer, failed } => {
                 if !*failed {
                     // Client-to-broker frames are masked (RFC 6455 §5.3). Inside a frame the

@@ -95,6 +95,33 @@ impl HalfStream {
         self.pending_bytes
     }
 
+    /// The TCP sequence number of stream offset 0, once a segment was seen: the sequence
+    /// number after the SYN, or of the first byte seen mid-stream. Delivering bytes and
+    /// declaring gaps move the next sequence number and the next offset together, so their
+    /// difference stays put.
+    pub fn seq_base(&self) -> Option<u32> {
+        self.initialized
+            .then(|| (self.next_seq - Wrapping(self.next_offset as u32)).0)
+    }
+
+    /// What [`HalfStream::seq_base`] is once a segment starting at `seq` (a SYN when `syn`) was
+    /// taken in: known before the segment is processed, so that packets framed while it is
+    /// can be told their sequence numbers.
+    pub fn seq_base_after(&self, seq: u32, syn: bool) -> u32 {
+        let seq = Wrapping(seq);
+        match self.restart(syn) {
+            true if syn => (seq + Wrapping(1)).0,
+            true => seq.0,
+            false => (self.next_seq - Wrapping(self.next_offset as u32)).0,
+        }
+    }
+
+    /// Whether a segment (a SYN when `syn`) starts the stream afresh: the first segment seen,
+    /// or a SYN before any byte was delivered or is waiting.
+    fn restart(&self, syn: bool) -> bool {
+        !self.initialized || (syn && self.next_offset == 0 && self.pending.is_empty())
+    }
+
     /// Processes one segment of this direction.
     #[allow(clippy::too_many_arguments)]
     pub fn segment<'d>(
@@ -110,7 +137,7 @@ impl HalfStream {
     ) {
         let mut seq = Wrapping(seq);
         if syn {
-            if !self.initialized || (self.next_offset == 0 && self.pending.is_empty()) {
+            if self.restart(true) {
                 self.next_seq = seq + Wrapping(1);
                 self.next_offset = 0;
                 self.initialized = true;
@@ -425,6 +452,58 @@ mod tests {
             );
         }
         (bytes, notes)
+    }
+
+    #[test]
+    fn the_sequence_base_is_known_before_each_segment_and_survives_gaps_and_wraparound() {
+        let isn = u32::MAX - 1;
+        let mut half = HalfStream::new();
+        assert_eq!(half.seq_base(), None);
+        // (seq, syn, payload): the SYN, a retransmitted SYN, data across the 2^32 wrap, a
+        // segment after a hole (delivered once the ACK declares the hole lost), then more.
+        let segs: [(u32, bool, &[u8]); 5] = [
+            (isn, true, b""),
+            (isn, true, b""),
+            (isn.wrapping_add(1), false, b"abcd"),
+            (isn.wrapping_add(9), false, b"ijk"),
+            (isn.wrapping_add(12), false, b"lm"),
+        ];
+        let base = isn.wrapping_add(1);
+        for (i, (seq, syn, data)) in segs.into_iter().enumerate() {
+            assert_eq!(half.seq_base_after(seq, syn), base, "segment {i}");
+            half.segment(
+                seq,
+                syn,
+                false,
+                data,
+                i as u64,
+                Timestamp(0),
+                1 << 20,
+                &mut |_| {},
+            );
+            assert_eq!(half.seq_base(), Some(base), "segment {i}");
+            if i == 3 {
+                half.acked(isn.wrapping_add(12), 9, Timestamp(0), &mut |_| {});
+                assert_eq!(half.next_offset, 11);
+            }
+        }
+        assert_eq!(half.next_offset, 13);
+        // Mid-stream: the first byte seen is offset 0.
+        let mut mid = HalfStream::new();
+        assert_eq!(mid.seq_base_after(77, false), 77);
+        mid.segment(
+            77,
+            false,
+            false,
+            b"xy",
+            1,
+            Timestamp(0),
+            1 << 20,
+            &mut |_| {},
+        );
+        assert_eq!(mid.seq_base(), Some(77));
+        // A late SYN once bytes were delivered changes nothing.
+        assert_eq!(mid.seq_base_after(5, true), 77);
     }
 
     #[test]

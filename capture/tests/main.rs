@@ -8,4 +8,5 @@ mod live;
 mod real_captures;
 mod reassembly;
 mod resync;
+mod sequence;
 mod transports;

@@ -85,6 +85,15 @@ fn websocket_masked_fragmented_and_split_frames_carry_mqtt() {
     assert!(rec.issues(TransportIssueKind::WebSocketError).is_empty());
     // Frames seen before the upgrade was confirmed are reported too (wire accounting).
     assert_eq!(rec.frames_seen, conv2.frames.len() as u64);
+    // WebSocket-carried packets have no TCP sequence number: their stream offsets count
+    // unmasked WebSocket payload, not TCP bytes.
+    assert!(rec.events.iter().all(|e| !matches!(
+        e,
+        Rec::Packet {
+            tcp_seq: Some(_),
+            ..
+        }
+    )));
 }
 
 #[test]

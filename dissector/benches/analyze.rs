@@ -120,6 +120,7 @@ fn feed(a: &mut Analyzer, packets: &[Pkt], conns: u32) {
             first_frame: p.frame,
             frame: p.frame,
             stream_offset: 0,
+            tcp_seq: None,
             bytes: &p.bytes,
             packet_len: p.bytes.len() as u64,
             truncated: false,

@@ -35,6 +35,7 @@ fn trace(conns: u32, packets: u32) -> Trace {
             first_frame: frame,
             frame,
             stream_offset: 0,
+            tcp_seq: None,
             bytes,
             packet_len: bytes.len() as u64,
             truncated: false,

@@ -133,6 +133,11 @@ pub struct MqttBytes<'a> {
     pub frame: u64,
     /// Offset of the packet's first byte in the direction's reassembled stream.
     pub stream_offset: u64,
+    /// TCP sequence number of the packet's first byte, when the packet's bytes are the TCP
+    /// payload itself (MQTT directly on TCP); `None` when they are not (WebSocket-carried MQTT,
+    /// whose stream offsets count unmasked WebSocket payload) or the producer does not know.
+    /// With it a packet's bytes can be found again in its frames.
+    pub tcp_seq: Option<u32>,
     /// The packet's bytes: all of them, or only the first ones when `truncated`.
     pub bytes: &'a [u8],
     /// The packet's full length as its fixed header says.

@@ -2,7 +2,7 @@
 //! (an MQTT 3.1.1 session written byte by byte), so the model fields the filter and the tables
 //! read are the ones the analyzer fills, not a hand-made imitation.
 
-use dissector::analyze::{Analyzer, AnalyzerConfig};
+use dissector::analyze::{Analyzer, AnalyzerConfig, RawBytes};
 use dissector::filter::Filter;
 use dissector::input::*;
 use dissector::model::Trace;
@@ -56,6 +56,7 @@ fn feed(mut analyzer: Analyzer) -> Trace {
             first_frame: frame,
             frame,
             stream_offset: *offset,
+            tcp_seq: Some(0xffff_fff0_u32.wrapping_add(*offset as u32)),
             bytes,
             packet_len: bytes.len() as u64,
             truncated: false,
@@ -122,8 +123,15 @@ fn without_raw_bytes_only_the_first_subscribe_filter_and_suback_code_are_known()
 
 #[test]
 fn with_raw_bytes_every_subscribe_filter_and_suback_code_is_a_value() {
+    // Bytes that can be rebuilt from frames are not kept, but those the filter decodes are.
+    for raw_bytes in [RawBytes::All, RawBytes::UnlessRebuildable] {
+        with_raw_bytes(raw_bytes);
+    }
+}
+
+fn with_raw_bytes(raw_bytes: RawBytes) {
     let trace = analyse(AnalyzerConfig {
-        keep_raw_bytes: true,
+        raw_bytes,
         ..AnalyzerConfig::default()
     });
     assert_eq!(frames(&trace, "mqtt.topic == \"c/#\""), [6]);

@@ -20,7 +20,8 @@
 //! // PINGREQ without CONNECT first: the analyzer reports MQ-FIRST-NOT-CONNECT.
 //! a.event(StreamEvent::Packet(MqttBytes {
 //!     stream: 0, dir: Direction::ToBroker, ts: Timestamp(1), first_frame: 4, frame: 4,
-//!     stream_offset: 0, bytes: &[0xc0, 0x00], packet_len: 2, truncated: false,
+//!     stream_offset: 0, tcp_seq: Some(1001), bytes: &[0xc0, 0x00], packet_len: 2,
+//!     truncated: false,
 //! }));
 //! let trace = a.finish(Timestamp(2));
 //! assert_eq!(trace.packets.len(), 1);
@@ -66,8 +67,9 @@ pub struct AnalyzerConfig {
     pub retain_packets: bool,
     /// Keep completed transactions (off for streaming: only unfinished or failed ones are kept).
     pub retain_transactions: bool,
-    /// Keep every retained packet's raw MQTT bytes (the GUI's hex pane). Off by default.
-    pub keep_raw_bytes: bool,
+    /// Which retained packets keep their raw MQTT bytes (the GUI's hex pane and details tree).
+    /// None by default.
+    pub raw_bytes: RawBytes,
     /// Match broker fan-out into [`Trace::deliveries`] (off for streaming: the list grows with
     /// every message a broker fans out).
     pub track_deliveries: bool,
@@ -87,7 +89,7 @@ impl Default for AnalyzerConfig {
         AnalyzerConfig {
             retain_packets: true,
             retain_transactions: true,
-            keep_raw_bytes: false,
+            raw_bytes: RawBytes::None,
             track_deliveries: true,
             show_passwords: false,
             delivery_window_nanos: 5_000_000_000,
@@ -108,6 +110,24 @@ impl AnalyzerConfig {
             ..AnalyzerConfig::default()
         }
     }
+}
+
+/// Which packets' raw MQTT bytes the trace keeps ([`Trace::raw`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RawBytes {
+    /// None: records only.
+    #[default]
+    None,
+    /// Every retained packet's.
+    All,
+    /// Only the bytes that cannot be found again in the capture's frames: those of packets
+    /// without a TCP sequence number (MQTT over WebSocket, whose bytes are unmasked from the
+    /// frames' payload) or whose sequence number does not follow from their connection's
+    /// [`Connection::tcp_seq_base`], and those of SUBSCRIBE, SUBACK, UNSUBSCRIBE and UNSUBACK
+    /// (rare and small), whose every topic filter and reason code the filter language decodes
+    /// from the trace. The others are rebuilt from their frames by whoever can read them again
+    /// (the GUI, from a seekable capture file).
+    UnlessRebuildable,
 }
 
 /// A packet just analysed, as the packet callback sees it.
@@ -249,7 +269,7 @@ impl Analyzer {
     /// A new analyzer with an empty trace.
     pub fn new(config: AnalyzerConfig) -> Analyzer {
         let mut trace = Trace::new();
-        if config.keep_raw_bytes && config.retain_packets {
+        if config.raw_bytes != RawBytes::None && config.retain_packets {
             trace.raw_offsets.push(0);
         }
         Analyzer {
@@ -280,13 +300,13 @@ impl Analyzer {
         self.on_packet = Some(callback);
     }
 
-    /// With `keep_raw_bytes`, makes room for `additional` more raw bytes at once: a caller
+    /// With [`RawBytes::All`], makes room for `additional` more raw bytes at once: a caller
     /// that knows the capture's size (the raw bytes of its packets never exceed it) saves the
     /// copies of growing the buffer step by step, hundreds of megabytes on a large file. Only
     /// address space is taken until bytes arrive; when even that is refused, the buffer grows
     /// as it would have anyway.
     pub fn reserve_raw_bytes(&mut self, additional: usize) {
-        if self.config.keep_raw_bytes && self.config.retain_packets {
+        if self.config.raw_bytes == RawBytes::All && self.config.retain_packets {
             let _ = self.trace.raw_bytes.try_reserve(additional);
         }
     }
@@ -997,7 +1017,14 @@ impl Analyzer {
         self.cur_index = self.trace.totals.packets;
         self.trace.totals.packets += 1;
         self.trace.totals.mqtt_bytes += p.packet_len;
+        let mut rebuildable = false;
         if let Some(c) = self.conn_mut(p.stream) {
+            if let Some(seq) = p.tcp_seq {
+                // Sequence numbers count modulo 2^32 (RFC 9293 §3.4).
+                let base = c.tcp_seq_base_mut(p.dir);
+                let b = *base.get_or_insert(seq.wrapping_sub(p.stream_offset as u32));
+                rebuildable = b.wrapping_add(p.stream_offset as u32) == seq;
+            }
             let d = c.counters_mut(p.dir);
             d.packets += 1;
             d.bytes += p.packet_len;
@@ -1029,8 +1056,17 @@ impl Analyzer {
         }
         if self.config.retain_packets {
             self.trace.packets.push(rec);
-            if self.config.keep_raw_bytes {
+            let keep = match self.config.raw_bytes {
+                RawBytes::None => false,
+                RawBytes::All => true,
+                // SUBSCRIBE 8, SUBACK 9, UNSUBSCRIBE 10, UNSUBACK 11 (§2.1.2).
+                RawBytes::UnlessRebuildable => !rebuildable || matches!(first_byte >> 4, 8..=11),
+            };
+            if keep {
                 self.trace.raw_bytes.extend_from_slice(p.bytes);
+            }
+            if self.config.raw_bytes != RawBytes::None {
+                // A packet not kept gets an empty range (none is empty: §2.1.1).
                 self.trace
                     .raw_offsets
                     .push(self.trace.raw_bytes.len() as u64);

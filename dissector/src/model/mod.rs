@@ -36,6 +36,14 @@ use crate::codec::{HeaderSizes, PacketType, ProtocolVersion};
 use crate::input::{Direction, RoleSource, Timestamp, Transport};
 use std::net::SocketAddr;
 
+/// Slot of a direction in per-direction arrays: client → broker first.
+fn dir_slot(dir: Direction) -> usize {
+    match dir {
+        Direction::ToBroker => 0,
+        Direction::ToClient => 1,
+    }
+}
+
 /// Sentinel for "no index" inside compact records (exposed through `Option` accessors).
 const NONE_U32: u32 = u32::MAX;
 
@@ -414,6 +422,14 @@ pub struct Connection {
     pub anomaly_count: u32,
     /// Bytes lost in TCP gaps.
     pub gap_bytes: u64,
+    /// Per direction (client → broker, broker → client): the TCP sequence number of stream
+    /// offset 0, learned from the first packet that had one ([`MqttBytes::tcp_seq`]); `None`
+    /// for WebSocket and TLS. Packet `p`'s bytes start at sequence number base +
+    /// `p.stream_offset` (modulo 2^32): how they are found again in the capture's frames.
+    ///
+    /// [`MqttBytes::tcp_seq`]: crate::input::MqttBytes::tcp_seq
+    #[serde(skip)]
+    pub tcp_seq_base: [Option<u32>; 2],
 }
 
 impl Connection {
@@ -459,7 +475,17 @@ impl Connection {
             session: None,
             anomaly_count: 0,
             gap_bytes: 0,
+            tcp_seq_base: [None, None],
         }
+    }
+    /// The TCP sequence number of byte `offset` of direction `dir`'s stream, when the
+    /// connection's sequence numbers are known ([`Connection::tcp_seq_base`]).
+    pub fn tcp_seq_of(&self, dir: Direction, offset: u64) -> Option<u32> {
+        self.tcp_seq_base[dir_slot(dir)].map(|base| base.wrapping_add(offset as u32))
+    }
+    /// The sequence base of one direction, to learn it.
+    pub fn tcp_seq_base_mut(&mut self, dir: Direction) -> &mut Option<u32> {
+        &mut self.tcp_seq_base[dir_slot(dir)]
     }
     /// Counters for one direction, to update.
     pub fn counters_mut(&mut self, dir: Direction) -> &mut DirCounters {
@@ -810,10 +836,12 @@ pub struct Trace {
     pub subscriptions: Vec<Subscription>,
     /// Interned strings.
     pub strings: Interner,
-    /// Raw MQTT bytes of every retained packet, back to back (only with `keep_raw_bytes`).
+    /// Raw MQTT bytes of the retained packets whose bytes are kept, back to back (see
+    /// [`AnalyzerConfig::raw_bytes`](crate::analyze::AnalyzerConfig::raw_bytes)).
     #[serde(skip)]
     pub raw_bytes: Vec<u8>,
-    /// `raw_offsets[i]..raw_offsets[i+1]` is packet `packet_base + i` in `raw_bytes`.
+    /// `raw_offsets[i]..raw_offsets[i+1]` is packet `packet_base + i` in `raw_bytes` (empty
+    /// when its bytes were not kept).
     #[serde(skip)]
     pub raw_offsets: Vec<u64>,
     /// Totals.
@@ -878,12 +906,15 @@ impl Trace {
         self.packets.get_mut(usize::try_from(i).ok()?)
     }
 
-    /// The raw MQTT bytes of a packet (only when kept; truncated packets give their start).
+    /// The raw MQTT bytes of a packet (only when kept, see
+    /// [`RawBytes`](crate::analyze::RawBytes); truncated packets give their start).
     pub fn raw(&self, idx: u64) -> Option<&[u8]> {
         let i = usize::try_from(idx.checked_sub(self.packet_base)?).ok()?;
         let start = usize::try_from(*self.raw_offsets.get(i)?).ok()?;
         let end = usize::try_from(*self.raw_offsets.get(i + 1)?).ok()?;
-        self.raw_bytes.get(start..end)
+        // An empty range is a packet whose bytes were not kept: every MQTT packet has at
+        // least its two-byte fixed header (§2.1.1).
+        self.raw_bytes.get(start..end).filter(|b| !b.is_empty())
     }
 
     /// The anomalies that point at a packet.

@@ -2,9 +2,11 @@
 
 use crate::script::*;
 use crate::wire::{self, *};
-use dissector::analyze::{Analyzer, AnalyzerConfig, qos_report};
+use dissector::analyze::{Analyzer, AnalyzerConfig, RawBytes, qos_report};
 use dissector::codec::{PacketType, ProtocolVersion};
-use dissector::input::{CloseHow, Direction, EventSink, RoleSource, Timestamp};
+use dissector::input::{
+    CloseHow, Direction, EventSink, MqttBytes, RoleSource, StreamEvent, Timestamp,
+};
 use dissector::model::{AnomalyCode, ClosedBy, PacketMarks, Trace, TxKind, TxState};
 use std::sync::{Arc, Mutex};
 
@@ -322,7 +324,7 @@ fn raw_bytes_are_kept_only_when_asked() {
     let mut s = v3();
     s.c(publish_bytes.clone());
     let t = s.run_with(AnalyzerConfig {
-        keep_raw_bytes: true,
+        raw_bytes: RawBytes::All,
         ..AnalyzerConfig::default()
     });
     assert_eq!(t.raw(2), Some(&publish_bytes[..]));
@@ -331,9 +333,68 @@ fn raw_bytes_are_kept_only_when_asked() {
 }
 
 #[test]
+fn unless_rebuildable_keeps_only_bytes_that_cannot_be_found_again_by_sequence_number() {
+    // The client's stream starts 256 bytes before its sequence numbers wrap around 2^32.
+    let big = publish(0, false, false, b"t", None, &[7; 300]);
+    let after = publish(0, false, false, b"u", None, b"after the wrap");
+    let mut s = v3();
+    s.c(big.clone())
+        .c(subscribe(1, &[("a/#", 1), ("b", 0)], false))
+        .b(suback(1, &[1, 0x80], false))
+        .c(after.clone());
+    let mut a = Analyzer::new(AnalyzerConfig {
+        raw_bytes: RawBytes::UnlessRebuildable,
+        ..AnalyzerConfig::default()
+    });
+    s.feed(&mut a);
+    let offset = big.len() as u64 + 200;
+    let packet = |tcp_seq: Option<u32>, stream_offset: u64| {
+        StreamEvent::Packet(MqttBytes {
+            stream: 0,
+            dir: Direction::ToBroker,
+            ts: Timestamp(1),
+            first_frame: 90,
+            frame: 90,
+            stream_offset,
+            tcp_seq,
+            bytes: &[0xc0, 0x00],
+            packet_len: 2,
+            truncated: false,
+        })
+    };
+    // No sequence number (as over WebSocket); one that contradicts the connection's base.
+    a.event(packet(None, offset));
+    a.event(packet(Some(12345), offset + 2));
+    let t = a.finish(Timestamp(SEC));
+    let c = &t.connections[0];
+    assert_eq!(
+        c.tcp_seq_base,
+        [
+            Some(isn(Direction::ToBroker)),
+            Some(isn(Direction::ToClient))
+        ]
+    );
+    let client_after = isn(Direction::ToBroker).wrapping_add(t.packets[5].stream_offset as u32);
+    assert!(client_after < 1000, "the stream crossed the wrap");
+    assert_eq!(
+        c.tcp_seq_of(Direction::ToBroker, t.packets[5].stream_offset),
+        Some(client_after)
+    );
+    let kept: Vec<bool> = (0..t.packets.len() as u64)
+        .map(|i| t.raw(i).is_some())
+        .collect();
+    // CONNECT, CONNACK, PUBLISH, SUBSCRIBE, SUBACK, PUBLISH, no seq, wrong seq.
+    assert_eq!(kept, [false, false, false, true, true, false, true, true]);
+    assert_eq!(t.raw(4), Some(&suback(1, &[1, 0x80], false)[..]));
+    assert_eq!(t.raw(6), Some(&[0xc0, 0x00][..]));
+    // Nothing of the large PUBLISH was copied.
+    assert!(t.raw_bytes.len() < 40, "{} bytes kept", t.raw_bytes.len());
+}
+
+#[test]
 fn reserving_raw_bytes_makes_room_only_where_they_are_kept() {
     let mut kept = Analyzer::new(AnalyzerConfig {
-        keep_raw_bytes: true,
+        raw_bytes: RawBytes::All,
         ..AnalyzerConfig::default()
     });
     kept.reserve_raw_bytes(1 << 20);

@@ -98,6 +98,7 @@ fn run(steps: &[Step], config: AnalyzerConfig) -> dissector::model::Trace {
                 first_frame: frame,
                 frame,
                 stream_offset: 0,
+                tcp_seq: None,
                 bytes,
                 packet_len,
                 truncated,

@@ -34,6 +34,15 @@ pub struct Script {
 }
 
 pub const MS: i64 = 1_000_000;
+
+/// The TCP sequence number of stream offset 0 per direction: the client's wraps around 2^32
+/// after 256 bytes, as real initial sequence numbers may.
+pub fn isn(dir: Direction) -> u32 {
+    match dir {
+        Direction::ToBroker => 0xffff_ff00,
+        Direction::ToClient => 1_000,
+    }
+}
 pub const SEC: i64 = 1_000_000_000;
 
 impl Script {
@@ -228,6 +237,7 @@ impl Script {
                     first_frame: *frame,
                     frame: *frame,
                     stream_offset: *offset,
+                    tcp_seq: Some(isn(*dir).wrapping_add(*offset as u32)),
                     bytes,
                     packet_len: *packet_len,
                     truncated: *truncated,

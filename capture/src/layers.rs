@@ -141,6 +141,9 @@ pub struct FrameLayers {
     pub app_complete: bool,
     /// Sender and receiver of the TCP segment, when the frame holds one.
     pub tcp: Option<(SocketAddr, SocketAddr)>,
+    /// TCP sequence number of the segment's first payload byte, when the frame holds a
+    /// segment: its sequence number, plus one on a SYN (RFC 9293 §3.4).
+    pub payload_seq: Option<u32>,
 }
 
 impl FrameLayers {
@@ -191,6 +194,7 @@ pub fn dissect(frame: &RawFrame<'_>, ws: WebSocketHint) -> FrameLayers {
         app: Vec::new(),
         app_complete: false,
         tcp: None,
+        payload_seq: None,
     };
     let Some((ether_type, rest)) = net::strip_link(frame.linktype, data) else {
         out.layers.push(data_layer(
@@ -280,6 +284,7 @@ pub fn dissect(frame: &RawFrame<'_>, ws: WebSocketHint) -> FrameLayers {
         SocketAddr::new(src, tcp.source_port()),
         SocketAddr::new(dst, tcp.destination_port()),
     ));
+    out.payload_seq = Some(tcp.sequence_number().wrapping_add(u32::from(tcp.syn())));
     let Some(payload) = spans.of(tcp.payload()) else {
         return out;
     };
@@ -1110,6 +1115,18 @@ mod tests {
     }
 
     #[test]
+    fn data_on_a_syn_starts_one_after_the_syns_sequence_number() {
+        let builder = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
+            .tcp(51000, 1883, u32::MAX, 512)
+            .syn();
+        let mut frame = Vec::new();
+        builder.write(&mut frame, b"\xc0\x00").expect("build");
+        let l = dissect(&raw(linktype::ETHERNET, &frame), WebSocketHint::None);
+        assert_eq!(l.payload_seq, Some(0));
+    }
+
+    #[test]
     fn ethernet_ipv4_tcp_fields_have_values_and_byte_ranges() {
         let frame = ethernet_tcp(b"\xc0\x00");
         let l = dissect(&raw(linktype::ETHERNET, &frame), WebSocketHint::None);
@@ -1148,6 +1165,7 @@ mod tests {
             Some(26..30)
         );
         let tcp = l.layer(LayerKind::Tcp).expect("tcp");
+        assert_eq!(l.payload_seq, Some(1000));
         assert_eq!(
             tcp.field("Destination port").map(|f| f.value.as_str()),
             Some("1883")

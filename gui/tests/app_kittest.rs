@@ -129,13 +129,14 @@ fn selecting_a_packet_shows_its_fields_and_highlights_their_bytes() {
     let doc = h.state().doc.as_ref().expect("document");
     let range = doc.highlighted_bytes().expect("a highlighted range");
     let p = doc.selected_packet.expect("selection");
+    let guard = doc.shared.lock_for_ui();
+    // MQTT on TCP from a plain file: the trace keeps no bytes, they are rebuilt from the frames.
+    assert_eq!(guard.trace().raw(p), None);
     let bytes = doc
-        .shared
-        .lock_for_ui()
-        .trace()
-        .raw(p)
-        .expect("raw bytes kept")
+        .packet_mqtt(guard.trace())
+        .expect("bytes rebuilt from the frames")
         .to_vec();
+    drop(guard);
     assert_eq!(bytes.get(range.clone()), Some(&b"\x00\x08v5/props"[..]));
 
     // And the other way: a byte of the topic selects the topic field again.
@@ -468,10 +469,7 @@ fn the_details_tree_shows_the_frames_link_ip_and_tcp_layers_and_their_bytes() {
         Some(&43846u16.to_be_bytes()[..])
     );
     let raw = doc
-        .shared
-        .lock_for_ui()
-        .trace()
-        .raw(doc.selected_packet.expect("sel"))
+        .packet_mqtt(doc.shared.lock_for_ui().trace())
         .map(<[u8]>::to_vec);
     let hex = gui::logic::packet_bytes::hex_content(
         doc.packet_bytes(),
@@ -541,7 +539,7 @@ fn a_packet_reassembled_from_several_segments_has_a_tab_per_frame() {
         (0..trace.packets.len() as u64)
             .find_map(|p| {
                 let r = trace.packet(p)?;
-                let len = trace.raw(p)?.len();
+                let len = r.packet_len() as usize;
                 (r.frames_back > 0).then(|| (p, r.first_frame(), r.frame, len))
             })
             .expect("split-header.pcap has a packet split across segments")

@@ -215,9 +215,32 @@ impl Document {
                 WebSocketHint::None
             },
         };
-        let mqtt = trace.raw(p).unwrap_or_default();
         let mut store = frame_store::lock(&self.frames);
-        packet_bytes::collect(&at, mqtt, &mut |n| store.get(n))
+        let mut fetch = |n| store.get(n);
+        if let Some(mqtt) = trace.raw(p) {
+            return packet_bytes::collect(&at, mqtt, &mut fetch);
+        }
+        // Not kept: rebuilt from the frames by sequence number (MQTT directly on TCP).
+        match c
+            .tcp_seq_of(rec.dir, rec.stream_offset)
+            .filter(|_| c.transport == Transport::Tcp)
+        {
+            Some(seq) => {
+                let mut bytes = packet_bytes::rebuild(&at, seq, rec.packet_len(), &mut fetch);
+                bytes.check_start(rec.first_byte);
+                bytes
+            }
+            None => packet_bytes::collect(&at, &[], &mut fetch),
+        }
+    }
+
+    /// The selected packet's MQTT bytes: as the trace kept them, else as rebuilt from its
+    /// frames (once its tree was built).
+    pub fn packet_mqtt<'a>(&'a self, trace: &'a Trace) -> Option<&'a [u8]> {
+        let p = self.selected_packet?;
+        trace
+            .raw(p)
+            .or_else(|| self.packet_bytes().and_then(|b| b.rebuilt.as_deref()))
     }
 
     /// The selected packet's frames, once its tree was built.

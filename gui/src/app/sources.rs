@@ -6,7 +6,7 @@ use super::commands::{ExportFormat, LiveRequest};
 use super::loading::{Producer, SharedTrace, SourceProgress, TraceHolder};
 use crate::logic::frame_store::{self, FrameStore, SharedFrames};
 use capture::{FileSource, LiveOptions, LiveSource, Pipeline, PipelineConfig};
-use dissector::analyze::{Analyzer, AnalyzerConfig};
+use dissector::analyze::{Analyzer, AnalyzerConfig, RawBytes};
 use dissector::export;
 use dissector::filter::Filter;
 use dissector::input::{EventSink, StreamEvent};
@@ -28,11 +28,11 @@ impl TraceHolder for Analyzer {
     }
 }
 
-/// The analyzer as the GUI runs it: every record, transaction and raw byte kept (for the hex
-/// pane), passwords redacted unless asked.
-pub fn gui_analyzer(show_passwords: bool) -> Analyzer {
+/// The analyzer as the GUI runs it: every record and transaction kept, raw bytes (for the hex
+/// pane and details tree) as `raw_bytes` says, passwords redacted unless asked.
+pub fn gui_analyzer(show_passwords: bool, raw_bytes: RawBytes) -> Analyzer {
     Analyzer::new(AnalyzerConfig {
-        keep_raw_bytes: true,
+        raw_bytes,
         show_passwords,
         ..AnalyzerConfig::default()
     })
@@ -40,18 +40,28 @@ pub fn gui_analyzer(show_passwords: bool) -> Analyzer {
 
 /// A shared trace, the producer that reads `path` into it, and the store through which the
 /// capture's frames are found again (offsets into the file, or for gzip the frames' bytes).
+///
+/// A plain capture file can be read again by offset, so only the packet bytes that cannot be
+/// rebuilt from its frames are kept ([`RawBytes::UnlessRebuildable`]): copying every packet's
+/// bytes cost a third of the load time of a large file. A gzip file's frames are kept in
+/// memory within a budget and the oldest dropped, so there every packet's bytes are kept.
 pub fn file(path: &Path, show_passwords: bool) -> (Arc<SharedTrace>, Producer, SharedFrames) {
-    let mut analyzer = gui_analyzer(show_passwords);
+    let source = FileSource::open(path).map_err(|e| e.to_string());
+    let rereadable = source.as_ref().is_ok_and(|s| s.frame_reader().is_some());
+    let mut analyzer = if rereadable {
+        gui_analyzer(show_passwords, RawBytes::UnlessRebuildable)
+    } else {
+        gui_analyzer(show_passwords, RawBytes::All)
+    };
     // The packets' raw bytes never exceed the file (a gzip file's only make it grow later).
     if let Ok(meta) = std::fs::metadata(path) {
         analyzer.reserve_raw_bytes(usize::try_from(meta.len()).unwrap_or(0));
     }
     let shared = SharedTrace::new(Box::new(analyzer));
     let frames = FrameStore::none();
-    let path = path.to_path_buf();
     let loader_frames = Arc::clone(&frames);
     let producer: Producer = Box::new(move |sink, progress, cancel| {
-        run_file(&path, &loader_frames, sink, progress, cancel)
+        run_source(source?, &loader_frames, sink, progress, cancel)
     });
     (shared, producer, frames)
 }
@@ -69,7 +79,18 @@ pub fn run_file(
     progress: &mut dyn FnMut(SourceProgress),
     cancel: &AtomicBool,
 ) -> Result<(), String> {
-    let mut source = FileSource::open(path).map_err(|e| e.to_string())?;
+    let source = FileSource::open(path).map_err(|e| e.to_string())?;
+    run_source(source, frames, sink, progress, cancel)
+}
+
+/// [`run_file`] over a capture file already opened.
+fn run_source(
+    mut source: FileSource,
+    frames: &SharedFrames,
+    sink: &mut dyn FnMut(StreamEvent<'_>),
+    progress: &mut dyn FnMut(SourceProgress),
+    cancel: &AtomicBool,
+) -> Result<(), String> {
     let indexed = match source.frame_reader() {
         Some(reader) => {
             frame_store::lock(frames).read_back_with(reader);
@@ -136,7 +157,9 @@ pub fn live(
     let stop = Arc::clone(&options.stop);
     // Opened here, on the UI thread, so a refusal is shown in the dialog right away.
     let mut source = LiveSource::open(&options).map_err(|e| e.to_string())?;
-    let shared = SharedTrace::new(Box::new(gui_analyzer(show_passwords)));
+    // The frames are kept in memory within a budget, the oldest dropped: every packet's bytes
+    // are kept so that none is lost with its frames.
+    let shared = SharedTrace::new(Box::new(gui_analyzer(show_passwords, RawBytes::All)));
     // No file to read frames back from: the newest are kept, up to the budget asked for.
     let kept = FrameStore::in_memory(req.keep_frames_mb.saturating_mul(1 << 20));
     let loader_kept = Arc::clone(&kept);

@@ -636,9 +636,25 @@ pub fn mqtt_section(
     version: ProtocolVersion,
     show_password: bool,
 ) -> (FieldNode, Option<Range<usize>>) {
+    section(bytes, None, version, show_password)
+}
+
+/// [`mqtt_section`] of a packet `packet_len` bytes long of which `bytes` may be only the first
+/// (a payload over the capture's limit, or bytes rebuilt up to a bound): its header fields are
+/// decoded from them.
+fn section(
+    bytes: &[u8],
+    packet_len: Option<u64>,
+    version: ProtocolVersion,
+    show_password: bool,
+) -> (FieldNode, Option<Range<usize>>) {
     let spans = Spans::new(bytes);
     let mut payload = None;
-    let decoded = match codec::decode(bytes, version) {
+    let decoded = match packet_len.filter(|&n| (bytes.len() as u64) < n) {
+        Some(n) => codec::decode_partial(bytes, n, version),
+        None => codec::decode(bytes, version),
+    };
+    let decoded = match decoded {
         Ok(d) => d,
         Err(e) => {
             let node = FieldNode::group(
@@ -901,18 +917,21 @@ pub fn build_with_frames(
         ));
     }
     let mut payload = None;
-    match trace.raw(packet) {
-        Some(bytes) => {
+    // The bytes the trace kept, else those rebuilt from the frames.
+    let kept = trace.raw(packet);
+    match kept.or(bytes.rebuilt.as_deref()) {
+        Some(mqtt) => {
             let version = rec.version.unwrap_or(ProtocolVersion::V3_1_1);
-            let (node, p) = mqtt_section(bytes, version, show_password);
+            let (node, p) = section(mqtt, Some(rec.packet_len()), version, show_password);
             payload = p;
             roots.push(node);
-            if rec.truncated() {
+            if (mqtt.len() as u64) < rec.packet_len() {
                 roots.push(FieldNode::leaf(
                     format!(
-                        "Truncated: only the first {} of {} bytes were kept",
-                        bytes.len(),
-                        rec.packet_len()
+                        "Truncated: only the first {} of {} bytes were {}",
+                        mqtt.len(),
+                        rec.packet_len(),
+                        if kept.is_some() { "kept" } else { "rebuilt" }
                     ),
                     None,
                 ));

@@ -8,6 +8,12 @@
 //! frames in that span are read, those of the packet's connection and direction kept, and the
 //! packet's bytes matched against their application bytes (unmasked for WebSocket): forward
 //! from the first frame, skipping a frame that does not continue the packet (a retransmission).
+//!
+//! When the trace did not keep the packet's bytes (MQTT directly on TCP, read from a seekable
+//! file: see `dissector::analyze::RawBytes::UnlessRebuildable`), they are rebuilt instead: the
+//! connection knows the TCP sequence number of the packet's first byte, so byte `i` is the one
+//! at sequence number `seq + i` (modulo 2^32) in a segment of the packet's direction
+//! ([`rebuild`]). The first copy of a byte wins, as in reassembly.
 
 use super::frame_store::FrameLookup;
 use capture::layers::{self, FrameLayers, WebSocketHint};
@@ -51,6 +57,10 @@ pub struct PacketBytes {
     pub frames: Vec<PacketFrame>,
     /// Why frames are missing, when some are ("frame bytes no longer kept", …).
     pub note: Option<String>,
+    /// The packet's MQTT bytes rebuilt from the frames, when the trace did not keep them
+    /// ([`rebuild`]): its first bytes only when it is longer than [`MAX_REBUILD`] or bytes are
+    /// missing from the frames.
+    pub rebuilt: Option<Vec<u8>>,
 }
 
 /// Where to look for a packet's frames.
@@ -73,6 +83,153 @@ pub struct PacketWhere {
 pub const MAX_FRAMES: u64 = 512;
 /// Most frame bytes read for one packet.
 const MAX_FRAME_BYTES: usize = 64 << 20;
+/// Most MQTT bytes rebuilt for one packet: as many as the capture layer keeps of a packet over
+/// its payload limit, enough for every header, and a hex pane that stays readable.
+pub const MAX_REBUILD: usize = 64 << 10;
+
+/// Reads a frame, or says in `note` why it cannot be had.
+fn fetch_frame(
+    n: u64,
+    fetch: &mut dyn FnMut(u64) -> FrameLookup,
+    note: &mut Option<String>,
+) -> Option<OwnedFrame> {
+    match fetch(n) {
+        FrameLookup::Found(f) => Some(f),
+        FrameLookup::Dropped => {
+            *note = Some(format!(
+                "Frame {n}: frame bytes no longer kept (the oldest frames of a live or \
+                 compressed capture are dropped to bound memory)."
+            ));
+            None
+        }
+        FrameLookup::Unknown => {
+            *note = Some(format!("Frame {n}: frame bytes not recorded."));
+            None
+        }
+        FrameLookup::Failed(e) => {
+            *note = Some(format!("Frame {n} could not be read again: {e}"));
+            None
+        }
+    }
+}
+
+/// Rebuilds the first `len` MQTT bytes (at most [`MAX_REBUILD`]) of a packet sent directly on
+/// TCP (`at.ws` is ignored) whose first byte has sequence number `seq`, from frames
+/// `at.first..=at.last`, and places them in those frames. Frames are read from the first on
+/// until the bytes are complete, then the last one, which heads the tree. A byte already filled
+/// keeps its first copy (a retransmission adds nothing). The rebuilt bytes end where the
+/// first byte no frame holds is, with a note saying which are missing.
+pub fn rebuild(
+    at: &PacketWhere,
+    seq: u32,
+    len: u64,
+    fetch: &mut dyn FnMut(u64) -> FrameLookup,
+) -> PacketBytes {
+    let len = usize::try_from(len).unwrap_or(usize::MAX).min(MAX_REBUILD);
+    let mut out = PacketBytes::default();
+    let mut bytes = vec![0u8; len];
+    let mut filled = vec![false; len];
+    let mut missing = len;
+    let first = at.first.min(at.last);
+    let mut read = 0usize;
+    let mut n = first;
+    while n <= at.last {
+        let budget_spent = n - first >= MAX_FRAMES || read > MAX_FRAME_BYTES;
+        if (missing == 0 || budget_spent) && n < at.last {
+            if missing > 0 {
+                out.note = Some(format!(
+                    "Frames {n}–{} not read: the packet spans too many frames.",
+                    at.last - 1
+                ));
+            }
+            n = at.last;
+            continue;
+        }
+        let number = n;
+        n += 1;
+        let Some(frame) = fetch_frame(number, fetch, &mut out.note) else {
+            continue;
+        };
+        read += frame.data.len();
+        let layers = layers::dissect(&frame.as_raw(), WebSocketHint::None);
+        let mut pf = PacketFrame {
+            frame,
+            layers,
+            pieces: Vec::new(),
+        };
+        if pf.layers.tcp == Some((at.src, at.dst)) {
+            missing -= place_by_seq(&mut pf, seq, &mut bytes, &mut filled);
+        }
+        if !pf.pieces.is_empty() || number == at.last {
+            out.frames.push(pf);
+        }
+    }
+    let have = filled.iter().position(|f| !f).unwrap_or(len);
+    if have < len {
+        let end = filled
+            .iter()
+            .skip(have)
+            .position(|&f| f)
+            .map_or(len, |e| have + e);
+        let why = format!(
+            "MQTT bytes {have}–{end} of the packet are in none of the frames read (lost by the \
+             capture, or their frames could not be read)."
+        );
+        out.note = Some(match out.note.take() {
+            Some(n) => format!("{n} {why}"),
+            None => why,
+        });
+    }
+    bytes.truncate(have);
+    out.rebuilt = (have > 0).then_some(bytes);
+    out
+}
+
+/// Copies the bytes of frame `pf` that belong to the packet starting at sequence number
+/// `seq` into `bytes` where not yet `filled`, and records them as the frame's pieces; returns
+/// how many were new.
+fn place_by_seq(pf: &mut PacketFrame, seq: u32, bytes: &mut [u8], filled: &mut [bool]) -> usize {
+    let Some(payload_seq) = pf.layers.payload_seq else {
+        return 0;
+    };
+    // MQTT on TCP: the application bytes are the payload as captured.
+    let app = pf.layers.app_bytes(&pf.frame.data);
+    // Where the payload starts relative to the packet: a signed distance modulo 2^32 (RFC 9293
+    // §3.4), negative for a segment that starts before the packet.
+    let rel = i64::from(payload_seq.wrapping_sub(seq) as i32);
+    let lo = rel.max(0);
+    let hi = (rel + app.len() as i64).min(bytes.len() as i64);
+    let mut new = 0usize;
+    let mut m = lo;
+    while m < hi {
+        let start = m;
+        let was_filled = filled.get(m as usize).copied().unwrap_or(true);
+        while m < hi && filled.get(m as usize).copied().unwrap_or(true) == was_filled {
+            m += 1;
+        }
+        if was_filled {
+            continue;
+        }
+        let (mqtt, in_app) = (
+            start as usize..m as usize,
+            (start - rel) as usize..(m - rel) as usize,
+        );
+        let (Some(dst), Some(src)) = (bytes.get_mut(mqtt.clone()), app.get(in_app.clone())) else {
+            continue;
+        };
+        dst.copy_from_slice(src);
+        if let Some(f) = filled.get_mut(mqtt.clone()) {
+            f.fill(true);
+        }
+        new += mqtt.len();
+        let mut at = mqtt.start;
+        for r in pf.layers.app_to_frame(in_app) {
+            pf.pieces.push((at..at + r.len(), r.clone()));
+            at += r.len();
+        }
+    }
+    new
+}
 
 /// Reads the frames of a packet whose MQTT bytes are `mqtt` (as kept: possibly a prefix) and
 /// places those bytes in them. `fetch` gets a frame by number.
@@ -106,23 +263,8 @@ pub fn collect(
             ));
             break;
         }
-        let frame = match fetch(n) {
-            FrameLookup::Found(f) => f,
-            FrameLookup::Dropped => {
-                out.note = Some(format!(
-                    "Frame {n}: frame bytes no longer kept (the oldest frames of a live or \
-                     compressed capture are dropped to bound memory)."
-                ));
-                continue;
-            }
-            FrameLookup::Unknown => {
-                out.note = Some(format!("Frame {n}: frame bytes not recorded."));
-                continue;
-            }
-            FrameLookup::Failed(e) => {
-                out.note = Some(format!("Frame {n} could not be read again: {e}"));
-                continue;
-            }
+        let Some(frame) = fetch_frame(n, fetch, &mut out.note) else {
+            continue;
         };
         read += frame.data.len();
         let layers = layers::dissect(&frame.as_raw(), at.ws);
@@ -308,6 +450,24 @@ fn kmp(pattern: &[u8], text: &[u8]) -> (Option<usize>, usize) {
 }
 
 impl PacketBytes {
+    /// Drops rebuilt bytes that do not start with the packet's first byte as the analyzer saw
+    /// it (the sequence numbers led elsewhere), with a note: wrong bytes are worse than none.
+    pub fn check_start(&mut self, first_byte: u8) {
+        let Some(&found) = self.rebuilt.as_ref().and_then(|b| b.first()) else {
+            return;
+        };
+        if found != first_byte {
+            self.rebuilt = None;
+            for f in &mut self.frames {
+                f.pieces.clear();
+            }
+            self.note = Some(format!(
+                "The packet's bytes could not be rebuilt from its frames: the byte at its \
+                 sequence number is {found:#04x}, not its first byte {first_byte:#04x}."
+            ));
+        }
+    }
+
     /// The frame numbered `n`, if it is one of the packet's.
     pub fn frame(&self, n: u64) -> Option<&PacketFrame> {
         self.frames.iter().find(|f| f.frame.number == n)
@@ -439,6 +599,7 @@ pub struct HexContent<'a> {
 static NO_FRAMES: PacketBytes = PacketBytes {
     frames: Vec::new(),
     note: None,
+    rebuilt: None,
 };
 
 /// The hex pane's content for tab `view` of a packet with MQTT bytes `mqtt`, frames `bytes`
@@ -474,13 +635,18 @@ mod tests {
     const BROKER: &str = "10.0.0.2:1883";
 
     fn tcp_frame(number: u64, src: &str, dst: &str, payload: &[u8]) -> OwnedFrame {
+        tcp_frame_at(number, src, dst, 1, payload)
+    }
+
+    /// A frame whose segment starts at sequence number `seq`.
+    fn tcp_frame_at(number: u64, src: &str, dst: &str, seq: u32, payload: &[u8]) -> OwnedFrame {
         let (s, d): (SocketAddr, SocketAddr) = (src.parse().unwrap(), dst.parse().unwrap());
         let (std::net::IpAddr::V4(si), std::net::IpAddr::V4(di)) = (s.ip(), d.ip()) else {
             unreachable!("test addresses are IPv4")
         };
         let builder = etherparse::PacketBuilder::ethernet2([0; 6], [0; 6])
             .ipv4(si.octets(), di.octets(), 64)
-            .tcp(s.port(), d.port(), 1, 100);
+            .tcp(s.port(), d.port(), seq, 100);
         let mut data = Vec::new();
         builder.write(&mut data, payload).expect("build");
         OwnedFrame {
@@ -666,6 +832,233 @@ mod tests {
         ]);
         let pb = collect(&w, &other, &mut fetch);
         assert!(pb.frames.last().is_some_and(|f| f.pieces.is_empty()));
+    }
+
+    #[test]
+    fn a_packet_inside_one_frame_is_rebuilt_at_its_sequence_number() {
+        // PINGREQ then the selected PUBLISH in one segment starting at seq 5000.
+        let publish = b"\x30\x05\x00\x01tab";
+        let payload = [&b"\xc0\x00"[..], publish].concat();
+        let mut fetch = fetch_from(vec![tcp_frame_at(4, CLIENT, BROKER, 5000, &payload)]);
+        let pb = rebuild(&at(4, 4), 5002, 7, &mut fetch);
+        assert_eq!(pb.rebuilt.as_deref(), Some(&publish[..]));
+        assert_eq!(pb.frames.len(), 1);
+        assert_eq!(pb.frames[0].pieces, vec![(0..7, HDR + 2..HDR + 9)]);
+        assert_eq!(pb.note, None);
+        // The hex pane shows them as it would kept bytes.
+        let hex = hex_content(Some(&pb), ByteView::Mqtt, pb.rebuilt.as_deref(), None);
+        assert_eq!(hex.bytes, Some(&publish[..]));
+    }
+
+    #[test]
+    fn a_packet_over_three_frames_skips_a_retransmission_and_another_connection() {
+        let publish: Vec<u8> = b"\x30\x11\x00\x03a/bhello, world".to_vec();
+        let seq = 7000u32;
+        let frames = vec![
+            // A PINGREQ, then the packet's first 4 bytes.
+            tcp_frame_at(
+                10,
+                CLIENT,
+                BROKER,
+                seq - 2,
+                &[&b"\xc0\x00"[..], &publish[..4]].concat(),
+            ),
+            // Another connection, same sequence numbers and different bytes.
+            tcp_frame_at(11, "10.0.0.9:4000", BROKER, seq + 4, b"XXXXXXXX"),
+            tcp_frame_at(12, CLIENT, BROKER, seq + 4, &publish[4..10]),
+            // A retransmission of bytes 2..10 with different content: the first copy wins.
+            tcp_frame_at(13, CLIENT, BROKER, seq + 2, b"ZZZZZZZZ"),
+            // The broker's ACK.
+            tcp_frame_at(14, BROKER, CLIENT, 1, b""),
+            // The rest, and the start of the next packet.
+            tcp_frame_at(
+                15,
+                CLIENT,
+                BROKER,
+                seq + 10,
+                &[&publish[10..], b"\xc0"].concat(),
+            ),
+        ];
+        let mut fetch = fetch_from(frames);
+        let pb = rebuild(&at(10, 15), seq, publish.len() as u64, &mut fetch);
+        assert_eq!(pb.rebuilt.as_deref(), Some(&publish[..]));
+        let numbers: Vec<u64> = pb.frames.iter().map(|f| f.frame.number).collect();
+        assert_eq!(numbers, [10, 12, 15]);
+        assert_eq!(pb.frames[0].pieces, vec![(0..4, HDR + 2..HDR + 6)]);
+        assert_eq!(pb.frames[1].pieces, vec![(4..10, HDR..HDR + 6)]);
+        assert_eq!(pb.frames[2].pieces, vec![(10..19, HDR..HDR + 9)]);
+        assert_eq!(pb.mqtt_in_frame(12, &(2..5)), vec![HDR..HDR + 1]);
+        assert_eq!(pb.note, None);
+    }
+
+    #[test]
+    fn sequence_numbers_wrap_around_inside_a_packet() {
+        let publish: Vec<u8> = b"\x30\x08\x00\x01tabcde".to_vec();
+        let seq = u32::MAX - 2;
+        let frames = vec![
+            tcp_frame_at(1, CLIENT, BROKER, seq, &publish[..5]),
+            tcp_frame_at(2, CLIENT, BROKER, 2, &publish[5..]),
+        ];
+        let mut fetch = fetch_from(frames);
+        let pb = rebuild(&at(1, 2), seq, publish.len() as u64, &mut fetch);
+        assert_eq!(pb.rebuilt.as_deref(), Some(&publish[..]));
+        assert_eq!(pb.frames[1].pieces, vec![(5..10, HDR..HDR + 5)]);
+    }
+
+    #[test]
+    fn missing_frames_give_a_note_and_only_the_bytes_before_them() {
+        let publish: Vec<u8> = b"\x30\x08\x00\x01tabcde".to_vec();
+        let frame = |n: u64, seq: u32, bytes: &[u8]| tcp_frame_at(n, CLIENT, BROKER, seq, bytes);
+        // The first frame is gone: no bytes at all, and the note says why.
+        let (f2, f3) = (frame(2, 104, &publish[4..7]), frame(3, 107, &publish[7..]));
+        let mut fetch = |n: u64| match n {
+            1 => FrameLookup::Dropped,
+            2 => FrameLookup::Found(f2.clone()),
+            _ => FrameLookup::Found(f3.clone()),
+        };
+        let pb = rebuild(&at(1, 3), 100, 10, &mut fetch);
+        assert_eq!(pb.rebuilt, None);
+        let note = pb.note.as_deref().unwrap_or_default();
+        assert!(note.contains("no longer kept"), "{note}");
+        assert!(note.contains("bytes 0–4"), "{note}");
+        assert_eq!(pb.last().map(|f| f.frame.number), Some(3));
+        // A frame in the middle is gone: the bytes before it, and a note.
+        let mut fetch = fetch_from(vec![frame(1, 100, &publish[..4]), f3.clone()]);
+        let pb = rebuild(&at(1, 3), 100, 10, &mut fetch);
+        assert_eq!(pb.rebuilt.as_deref(), Some(&publish[..4]));
+        let note = pb.note.as_deref().unwrap_or_default();
+        assert!(
+            note.contains("not recorded") && note.contains("bytes 4–7"),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn rebuilt_bytes_that_do_not_start_the_packet_are_dropped() {
+        let mut fetch = fetch_from(vec![tcp_frame_at(1, CLIENT, BROKER, 100, b"\xc0\x00")]);
+        let mut pb = rebuild(&at(1, 1), 100, 2, &mut fetch);
+        pb.check_start(0xc0);
+        assert_eq!(pb.rebuilt.as_deref(), Some(&b"\xc0\x00"[..]));
+        pb.check_start(0xd0);
+        assert_eq!(pb.rebuilt, None);
+        assert!(pb.frames.iter().all(|f| f.pieces.is_empty()));
+        assert!(pb.note.as_deref().is_some_and(|n| n.contains("0xc0")));
+    }
+
+    #[test]
+    fn a_packet_longer_than_the_bound_is_rebuilt_up_to_it() {
+        let chunk = 1400usize;
+        let len = MAX_REBUILD + 3 * chunk;
+        let data: Vec<u8> = (0..len).map(|i| (i % 253) as u8).collect();
+        let frames: Vec<OwnedFrame> = data
+            .chunks(chunk)
+            .enumerate()
+            .map(|(i, c)| tcp_frame_at(i as u64 + 1, CLIENT, BROKER, (i * chunk) as u32, c))
+            .collect();
+        let last = frames.len() as u64;
+        let mut fetch = fetch_from(frames);
+        let pb = rebuild(&at(1, last), 0, len as u64, &mut fetch);
+        assert_eq!(pb.rebuilt.as_deref(), Some(&data[..MAX_REBUILD]));
+        assert_eq!(pb.note, None);
+        // Frames past the bound are not read, except the last one, which heads the tree.
+        let numbers: Vec<u64> = pb.frames.iter().map(|f| f.frame.number).collect();
+        let needed = MAX_REBUILD.div_ceil(chunk) as u64;
+        assert_eq!(numbers.len() as u64, needed + 1);
+        assert_eq!(numbers.last(), Some(&last));
+    }
+
+    /// Every plain-TCP packet of the sample captures: the bytes rebuilt from the file's frames
+    /// by sequence number are the bytes the analyzer saw (kept with `RawBytes::All`).
+    #[test]
+    fn bytes_rebuilt_from_the_sample_files_equal_the_bytes_the_analyzer_kept() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("samples")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 10, "{files:?}");
+        let mut checked = 0;
+        for path in &files {
+            checked += rebuilt_equal_kept(path);
+        }
+        assert!(checked > 100, "only {checked} packets checked");
+    }
+
+    /// The same over every capture file under `$MQSCOPE_CAPTURES` (real captures that are not
+    /// part of the repository): `MQSCOPE_CAPTURES=dir cargo test -p gui -- --ignored`.
+    #[test]
+    #[ignore = "needs MQSCOPE_CAPTURES"]
+    fn bytes_rebuilt_from_the_captures_in_mqscope_captures_equal_the_kept_bytes() {
+        let dir = std::env::var_os("MQSCOPE_CAPTURES").expect("MQSCOPE_CAPTURES");
+        let mut dirs = vec![std::path::PathBuf::from(dir)];
+        let mut checked = 0;
+        while let Some(d) = dirs.pop() {
+            for e in std::fs::read_dir(&d).expect("dir").flatten() {
+                let path = e.path();
+                let ext = path.extension().and_then(|x| x.to_str()).unwrap_or("");
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if matches!(ext, "pcap" | "pcapng" | "cap")
+                    && capture::FileSource::open(&path).is_ok_and(|s| s.frame_reader().is_some())
+                {
+                    checked += rebuilt_equal_kept(&path);
+                }
+            }
+        }
+        eprintln!("{checked} packets rebuilt");
+        assert!(checked > 0);
+    }
+
+    /// Checks every packet of `path` whose bytes can be rebuilt; returns how many.
+    pub(crate) fn rebuilt_equal_kept(path: &std::path::Path) -> usize {
+        use crate::logic::frame_store::FrameStore;
+        use dissector::analyze::{Analyzer, AnalyzerConfig, RawBytes};
+        use dissector::input::{Direction, Transport};
+        let mut source = capture::FileSource::open(path).expect("open");
+        let mut store = FrameStore::default();
+        store.read_back_with(source.frame_reader().expect("a plain file"));
+        let mut analyzer = Analyzer::new(AnalyzerConfig {
+            raw_bytes: RawBytes::All,
+            ..AnalyzerConfig::default()
+        });
+        let mut pipeline = capture::Pipeline::new(capture::PipelineConfig::default());
+        // A damaged file ends the reading, as it does in the GUI.
+        while let Ok(Some(())) = source.next_located(|frame, offset| {
+            store.record_offset(frame.number, offset);
+            pipeline.push_frame(frame, &mut analyzer);
+        }) {}
+        pipeline.finish(&mut analyzer);
+        let trace = analyzer.finish(Timestamp(i64::MAX));
+        let mut checked = 0;
+        for (i, rec) in trace.packets.iter().enumerate() {
+            let c = &trace.connections[rec.conn as usize];
+            let (src, dst) = match rec.dir {
+                Direction::ToBroker => (c.client, c.broker),
+                Direction::ToClient => (c.broker, c.client),
+            };
+            let Some(seq) = c.tcp_seq_of(rec.dir, rec.stream_offset) else {
+                assert_ne!(c.transport, Transport::Tcp, "{path:?} packet {i}: no seq");
+                continue;
+            };
+            let at = PacketWhere {
+                first: rec.first_frame(),
+                last: rec.frame,
+                src,
+                dst,
+                ws: WebSocketHint::None,
+            };
+            let kept = trace.raw(i as u64).expect("kept");
+            let mut pb = rebuild(&at, seq, rec.packet_len(), &mut |n| store.get(n));
+            pb.check_start(rec.first_byte);
+            let want = &kept[..kept.len().min(MAX_REBUILD)];
+            assert_eq!(pb.rebuilt.as_deref(), Some(want), "{path:?} packet {i}");
+            let placed: usize = pb.frames.iter().map(PacketFrame::mqtt_len).sum();
+            assert_eq!(placed, want.len(), "{path:?} packet {i}");
+            checked += 1;
+        }
+        checked
     }
 
     #[test]

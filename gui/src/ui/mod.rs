@@ -87,7 +87,7 @@ pub fn draw(app: &mut MqscopeApp, ui: &mut egui::Ui) {
             match view {
                 View::Packets => {
                     let tree = doc.detail_tree(trace, show_passwords).cloned();
-                    let raw = doc.selected_packet.and_then(|p| trace.raw(p));
+                    let raw = doc.packet_mqtt(trace);
                     let selection = doc.selection();
                     let packet_bytes = doc.packet_bytes();
                     let hex = crate::logic::packet_bytes::hex_content(

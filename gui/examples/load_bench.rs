@@ -1,9 +1,11 @@
 //! Measures what opening a capture in the GUI costs, without a window: the same loader thread,
-//! analyzer (raw bytes kept for the hex pane) and packet table the app uses, with the "UI"
-//! taking the trace lock every 16 ms as a 60 Hz frame would.
+//! analyzer (raw bytes kept only where they cannot be rebuilt from the file's frames) and packet
+//! table the app uses, with the "UI" taking the trace lock every 16 ms as a 60 Hz frame would.
 //!
 //! `cargo run --release -p gui --example load_bench -- FILE` prints the time until the first
-//! screenful of rows (50) is there, the full load time, the packet count, and peak RSS.
+//! screenful of rows (50) is there, the full load time, the packet count, the time to select
+//! the longest packet (its frames read back, its bytes rebuilt, its details tree built), the bytes
+//! of raw MQTT the trace kept, and peak RSS.
 
 use gui::app::document::Document;
 use gui::app::loading::LoadJob;
@@ -53,6 +55,22 @@ fn main() {
     if let Some(e) = &doc.progress.error {
         eprintln!("load_bench: stopped early: {e}");
     }
+    // The longest packet: the most frames to read back and bytes to rebuild.
+    let longest = {
+        let guard = doc.shared.lock_for_ui();
+        let trace = guard.trace();
+        (0..trace.packets.len() as u64).max_by_key(|&p| trace.packet(p).map(|r| r.packet_len()))
+    };
+    let selecting = Instant::now();
+    doc.select_packet(longest);
+    let shared = std::sync::Arc::clone(&doc.shared);
+    let guard = shared.lock_for_ui();
+    let trace = guard.trace();
+    let fields = doc.detail_tree(trace, false).map_or(0, |t| t.roots.len());
+    let select = selecting.elapsed();
+    let mqtt_len = doc.packet_mqtt(trace).map_or(0, <[u8]>::len);
+    let kept_raw = trace.raw_bytes.len();
+    drop(guard);
     println!("file_bytes={size}");
     println!("packets={}", doc.total_packets);
     println!("rows={}", doc.table.len());
@@ -62,6 +80,11 @@ fn main() {
     );
     println!("load_s={:.3}", total.as_secs_f64());
     println!("ui_frames={frames}");
+    println!(
+        "select_longest_s={:.6} (tree roots {fields}, {mqtt_len} MQTT bytes)",
+        select.as_secs_f64()
+    );
+    println!("raw_bytes_kept={kept_raw}");
     println!(
         "frame_index_bytes={}",
         gui::logic::frame_store::lock(&doc.frames).memory_bytes()

@@ -967,6 +967,65 @@ mod tests {
         assert_eq!(numbers.last(), Some(&last));
     }
 
+    proptest::proptest! {
+        /// However a packet is cut into segments, whatever their order, however many are sent
+        /// twice and whichever frames of another connection lie between them (with the same
+        /// sequence numbers and other bytes), its bytes are rebuilt exactly, across the 2^32
+        /// wrap too, and each byte is placed once, in a frame holding that very byte.
+        #[test]
+        fn any_segmentation_of_a_packet_is_rebuilt_exactly(
+            packet in proptest::collection::vec(proptest::prelude::any::<u8>(), 1..3000),
+            seq in proptest::prelude::any::<u32>(),
+            cuts in proptest::collection::vec(0usize..3000, 0..12),
+            order_seed in proptest::prelude::any::<u64>(),
+            resend in proptest::collection::vec(proptest::prelude::any::<bool>(), 12),
+        ) {
+            let mut bounds: Vec<usize> = cuts.into_iter().map(|c| c % packet.len()).collect();
+            bounds.extend([0, packet.len()]);
+            bounds.sort_unstable();
+            bounds.dedup();
+            let mut segments: Vec<(usize, usize)> = bounds.windows(2).map(|w| (w[0], w[1])).collect();
+            // A reproducible shuffle, then some segments again.
+            let mut state = order_seed | 1;
+            for i in (1..segments.len()).rev() {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                segments.swap(i, (state % (i as u64 + 1)) as usize);
+            }
+            let again: Vec<(usize, usize)> = segments
+                .iter()
+                .zip(&resend)
+                .filter(|(_, r)| **r)
+                .map(|(s, _)| *s)
+                .collect();
+            segments.extend(again);
+            let mut frames = Vec::new();
+            for (lo, hi) in segments {
+                let n = frames.len() as u64 + 1;
+                let at_seq = seq.wrapping_add(lo as u32);
+                frames.push(tcp_frame_at(n, CLIENT, BROKER, at_seq, &packet[lo..hi]));
+                let other = vec![0xee; hi - lo];
+                frames.push(tcp_frame_at(n + 1, "10.0.0.9:4000", BROKER, at_seq, &other));
+            }
+            let last = frames.len() as u64;
+            let mut fetch = fetch_from(frames);
+            let pb = rebuild(&at(1, last), seq, packet.len() as u64, &mut fetch);
+            proptest::prop_assert_eq!(pb.rebuilt.as_deref(), Some(&packet[..]));
+            proptest::prop_assert_eq!(pb.note, None);
+            let mut placed = vec![0u8; packet.len()];
+            for f in &pb.frames {
+                for (m, r) in &f.pieces {
+                    proptest::prop_assert_eq!(&f.frame.data[r.clone()], &packet[m.clone()]);
+                    for i in m.clone() {
+                        placed[i] += 1;
+                    }
+                }
+            }
+            proptest::prop_assert!(placed.iter().all(|&n| n == 1));
+        }
+    }
+
     /// Every plain-TCP packet of the sample captures: the bytes rebuilt from the file's frames
     /// by sequence number are the bytes the analyzer saw (kept with `RawBytes::All`).
     #[test]

@@ -132,21 +132,19 @@ pub fn rebuild(
     let mut missing = len;
     let first = at.first.min(at.last);
     let mut read = 0usize;
-    let mut n = first;
-    while n <= at.last {
-        let budget_spent = n - first >= MAX_FRAMES || read > MAX_FRAME_BYTES;
-        if (missing == 0 || budget_spent) && n < at.last {
+    let mut next = Some(first);
+    while let Some(mut number) = next {
+        let budget_spent = number - first >= MAX_FRAMES || read > MAX_FRAME_BYTES;
+        if (missing == 0 || budget_spent) && number < at.last {
             if missing > 0 {
                 out.note = Some(format!(
-                    "Frames {n}–{} not read: the packet spans too many frames.",
+                    "Frames {number}–{} not read: the packet spans too many frames.",
                     at.last - 1
                 ));
             }
-            n = at.last;
-            continue;
+            number = at.last;
         }
-        let number = n;
-        n += 1;
+        next = (number < at.last).then(|| number + 1);
         let Some(frame) = fetch_frame(number, fetch, &mut out.note) else {
             continue;
         };
@@ -930,6 +928,30 @@ mod tests {
         assert!(
             note.contains("not recorded") && note.contains("bytes 4–7"),
             "{note}"
+        );
+    }
+
+    #[test]
+    fn a_packet_spread_over_more_frames_than_the_cap_is_rebuilt_up_to_them() {
+        let len = MAX_FRAMES as usize + 88;
+        let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let mut fetch = |n: u64| {
+            let i = (n - 1) as usize;
+            FrameLookup::Found(tcp_frame_at(n, CLIENT, BROKER, i as u32, &data[i..i + 1]))
+        };
+        let pb = rebuild(&at(1, len as u64), 0, len as u64, &mut fetch);
+        let cap = MAX_FRAMES as usize;
+        assert_eq!(pb.rebuilt.as_deref(), Some(&data[..cap]));
+        let note = pb.note.as_deref().unwrap_or_default();
+        assert!(
+            note.contains(&format!("Frames {}–{} not read", cap + 1, len - 1)),
+            "{note}"
+        );
+        // The last frame is still read: it heads the tree, with the packet's last byte.
+        assert_eq!(pb.frames.len(), cap + 1);
+        assert_eq!(
+            pb.last().map(|f| f.pieces.clone()),
+            Some(vec![(len - 1..len, HDR..HDR + 1)])
         );
     }
 

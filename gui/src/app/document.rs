@@ -216,17 +216,24 @@ impl Document {
             },
         };
         let mut store = frame_store::lock(&self.frames);
-        let mut fetch = |n| store.get(n);
         if let Some(mqtt) = trace.raw(p) {
-            return packet_bytes::collect(&at, mqtt, &mut fetch);
+            return packet_bytes::collect(&at, mqtt, &mut |n| store.get(n));
         }
         // Not kept: rebuilt from the frames by sequence number (MQTT directly on TCP).
+        let carrying = store.frames_carrying(c.stream, rec.dir, at.first, at.last);
+        let mut fetch = |n| store.get(n);
         match c
             .tcp_seq_of(rec.dir, rec.stream_offset)
             .filter(|_| c.transport == Transport::Tcp)
         {
             Some(seq) => {
-                let mut bytes = packet_bytes::rebuild(&at, seq, rec.packet_len(), &mut fetch);
+                let mut bytes = packet_bytes::rebuild(
+                    &at,
+                    seq,
+                    rec.packet_len(),
+                    carrying.as_deref(),
+                    &mut fetch,
+                );
                 bytes.check_start(rec.first_byte);
                 bytes
             }

@@ -9,7 +9,7 @@ use capture::{FileSource, LiveOptions, LiveSource, Pipeline, PipelineConfig};
 use dissector::analyze::{Analyzer, AnalyzerConfig, RawBytes};
 use dissector::export;
 use dissector::filter::Filter;
-use dissector::input::{EventSink, StreamEvent};
+use dissector::input::{EventSink, FrameSeen, StreamEvent};
 use dissector::model::Trace;
 use std::path::Path;
 use std::sync::Arc;
@@ -103,7 +103,9 @@ fn run_source(
     };
     let total = source.total_bytes();
     let mut pipeline = Pipeline::new(PipelineConfig::default());
-    let mut events = |ev: StreamEvent<'_>| sink(ev);
+    // Which connection's direction each frame carried, recorded with the next frame's offset
+    // (one lock per frame); a selection always reads the frame a packet completes in.
+    let mut seen: Vec<FrameSeen> = Vec::new();
     let result = loop {
         if cancel.load(Ordering::Acquire) {
             break Ok(());
@@ -114,11 +116,19 @@ fn run_source(
             let mut store = frame_store::lock(frames);
             if indexed {
                 store.record_offset(frame.number, offset);
+                for f in seen.drain(..) {
+                    store.record_seen(&f);
+                }
             } else {
                 store.keep(frame);
             }
             drop(store);
-            pipeline.push_frame(frame, &mut events)
+            pipeline.push_frame(frame, &mut |ev: StreamEvent<'_>| {
+                if let (true, StreamEvent::Frame(f)) = (indexed, &ev) {
+                    seen.push(*f);
+                }
+                sink(ev);
+            })
         });
         match step {
             Ok(Some(())) => {}
@@ -134,7 +144,10 @@ fn run_source(
             });
         }
     };
-    pipeline.finish(&mut events);
+    pipeline.finish(&mut |ev: StreamEvent<'_>| sink(ev));
+    for f in seen.drain(..) {
+        frame_store::lock(frames).record_seen(&f);
+    }
     frame_store::lock(frames).finish();
     progress(SourceProgress {
         bytes_read: source.bytes_read(),

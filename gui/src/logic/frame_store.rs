@@ -5,9 +5,13 @@
 //! [`capture::source::FrameReader`]. A gzip file cannot be read by offset and a live capture
 //! has no file, so their frames' bytes are kept in memory instead, up to a byte budget; the
 //! oldest are dropped first and asking for them then says so.
+//!
+//! A file-backed store also records, per frame, the connection and direction whose TCP
+//! payload it carried (4 bytes per frame), so that a packet's bytes are looked for in its own
+//! frames only, however much other traffic lies between them.
 
 use capture::source::{FrameReader, OwnedFrame, RawFrame};
-use dissector::input::Timestamp;
+use dissector::input::{Direction, FrameSeen, Timestamp};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -67,6 +71,19 @@ pub struct FrameStore {
     /// Frames below this number were dropped.
     dropped_below: u64,
     keep_in_memory: bool,
+    /// File-backed: the connection and direction whose payload frame `n` carried at
+    /// `carried[n - 1]` ([`direction_key`]; 0 for none or not known).
+    carried: Vec<u32>,
+}
+
+/// A connection's direction as one number: `tcp.stream` × 2 + direction, plus one (0 stays
+/// "none"); `None` for streams beyond what fits.
+fn direction_key(stream: u32, dir: Direction) -> Option<u32> {
+    let d = match dir {
+        Direction::ToBroker => 1,
+        Direction::ToClient => 2,
+    };
+    stream.checked_mul(2)?.checked_add(d)
 }
 
 /// A frame store shared by the loader (writing) and the UI (reading).
@@ -119,6 +136,54 @@ impl FrameStore {
         }
     }
 
+    /// Records that frame `seen.frame` carried TCP payload of its connection's direction
+    /// (file-backed stores only; frames without payload are not recorded).
+    pub fn record_seen(&mut self, seen: &FrameSeen) {
+        if self.keep_in_memory || seen.tcp_payload_len == 0 {
+            return;
+        }
+        let (Some(key), Some(i)) = (
+            direction_key(seen.stream, seen.dir),
+            seen.frame
+                .checked_sub(1)
+                .and_then(|i| usize::try_from(i).ok()),
+        ) else {
+            return;
+        };
+        // Frames are reported in order, except those a connection held while it was being
+        // recognised, which come later; never beyond the frames read.
+        if i >= self.carried.len() && i < self.offsets.len() {
+            self.carried.resize(i + 1, 0);
+        }
+        if let Some(slot) = self.carried.get_mut(i) {
+            *slot = key;
+        }
+    }
+
+    /// The frames from `first` to `last` that carried payload of `stream`'s direction `dir`,
+    /// in order; `None` when the store does not know (frames kept in memory, or none of that
+    /// span recorded for it).
+    pub fn frames_carrying(
+        &self,
+        stream: u32,
+        dir: Direction,
+        first: u64,
+        last: u64,
+    ) -> Option<Vec<u64>> {
+        let key = direction_key(stream, dir)?;
+        let lo = usize::try_from(first.checked_sub(1)?).ok()?;
+        let hi = usize::try_from(last).ok()?.min(self.carried.len());
+        let found: Vec<u64> = self
+            .carried
+            .get(lo..hi)?
+            .iter()
+            .zip(first..)
+            .filter(|&(&k, _)| k == key)
+            .map(|(_, n)| n)
+            .collect();
+        (!found.is_empty()).then_some(found)
+    }
+
     /// Keeps a copy of `frame` (memory-backed stores only), dropping the oldest chunks beyond
     /// the budget.
     pub fn keep(&mut self, frame: &RawFrame<'_>) {
@@ -164,11 +229,12 @@ impl FrameStore {
     /// The capture has been read to its end: the index gives back its spare capacity.
     pub fn finish(&mut self) {
         self.offsets.shrink_to_fit();
+        self.carried.shrink_to_fit();
     }
 
-    /// Bytes this store holds in memory (offsets or kept frames).
+    /// Bytes this store holds in memory (offsets and carriers, or kept frames).
     pub fn memory_bytes(&self) -> usize {
-        self.offsets.capacity() * 8 + self.used
+        self.offsets.capacity() * 8 + self.carried.capacity() * 4 + self.used
     }
 
     /// True when frames are kept in memory (gzip file, live capture) rather than re-read.
@@ -267,6 +333,51 @@ mod tests {
         assert!(matches!(store.get(2), FrameLookup::Found(f) if f.data.len() == CHUNK_BYTES + 10));
         assert!(matches!(store.get(3), FrameLookup::Found(f) if f.data == b"after"));
         assert!(matches!(store.get(1), FrameLookup::Found(f) if f.data == b"small"));
+    }
+
+    #[test]
+    fn the_frames_carrying_a_direction_are_listed_in_order_within_a_span() {
+        let seen = |stream: u32, dir: Direction, frame: u64, len: u32| FrameSeen {
+            stream,
+            dir,
+            frame,
+            ts: Timestamp(0),
+            wire_len: 60 + len,
+            tcp_payload_len: len,
+        };
+        let mut store = FrameStore::default();
+        // As a file-backed store records them: offsets first, carriers after.
+        for n in 1..=8 {
+            store.record_offset(n, n * 100);
+        }
+        store.record_seen(&seen(0, Direction::ToBroker, 1, 10));
+        store.record_seen(&seen(1, Direction::ToBroker, 2, 10));
+        store.record_seen(&seen(0, Direction::ToClient, 3, 10));
+        store.record_seen(&seen(0, Direction::ToBroker, 4, 0)); // a bare ACK
+        store.record_seen(&seen(0, Direction::ToBroker, 6, 10));
+        // A frame held while its connection was recognised is reported late.
+        store.record_seen(&seen(0, Direction::ToBroker, 5, 10));
+        // Never beyond the frames read.
+        store.record_seen(&seen(0, Direction::ToBroker, 9, 10));
+        let of = |first, last| store.frames_carrying(0, Direction::ToBroker, first, last);
+        assert_eq!(of(1, 8), Some(vec![1, 5, 6]));
+        assert_eq!(of(2, 5), Some(vec![5]));
+        assert_eq!(of(2, 4), None);
+        assert_eq!(of(7, 100), None);
+        assert_eq!(
+            store.frames_carrying(0, Direction::ToClient, 1, 8),
+            Some(vec![3])
+        );
+        assert_eq!(store.frames_carrying(2, Direction::ToClient, 1, 8), None);
+        assert_eq!(
+            store.memory_bytes(),
+            store.offsets.capacity() * 8 + store.carried.capacity() * 4
+        );
+        // Frames kept in memory are not indexed so.
+        let mut memory = FrameStore::default();
+        memory.keep_in_memory_up_to(1 << 20);
+        memory.record_seen(&seen(0, Direction::ToBroker, 1, 10));
+        assert_eq!(memory.frames_carrying(0, Direction::ToBroker, 1, 1), None);
     }
 
     #[test]

@@ -114,73 +114,146 @@ fn fetch_frame(
 }
 
 /// Rebuilds the first `len` MQTT bytes (at most [`MAX_REBUILD`]) of a packet sent directly on
-/// TCP (`at.ws` is ignored) whose first byte has sequence number `seq`, from frames
-/// `at.first..=at.last`, and places them in those frames. Frames are read from the first on
-/// until the bytes are complete, then the last one, which heads the tree. A byte already filled
-/// keeps its first copy (a retransmission adds nothing). The rebuilt bytes end where the
-/// first byte no frame holds is, with a note saying which are missing.
+/// TCP (`at.ws` is ignored) whose first byte has sequence number `seq`, from its frames, and
+/// places them in those frames.
+///
+/// The frames looked in are `carrying` (the frames from `at.first` to `at.last` known to carry
+/// the packet's connection and direction, see
+/// [`FrameStore::frames_carrying`](super::frame_store::FrameStore::frames_carrying)) or, when
+/// that is not known, every frame from `at.first` to `at.last`. They are read in order while
+/// bytes are missing, at most [`MAX_FRAMES`] of them (the first and the last half when there
+/// are more), then the last one, which heads the tree. A byte already filled keeps its first
+/// copy in frame order (a retransmission adds nothing). The rebuilt bytes end at the first
+/// byte no frame read holds, with a note saying which are missing.
 pub fn rebuild(
     at: &PacketWhere,
     seq: u32,
     len: u64,
+    carrying: Option<&[u64]>,
     fetch: &mut dyn FnMut(u64) -> FrameLookup,
 ) -> PacketBytes {
     let len = usize::try_from(len).unwrap_or(usize::MAX).min(MAX_REBUILD);
-    let mut out = PacketBytes::default();
-    let mut bytes = vec![0u8; len];
-    let mut filled = vec![false; len];
-    let mut missing = len;
+    let mut r = Rebuild {
+        seq,
+        src: at.src,
+        dst: at.dst,
+        bytes: vec![0u8; len],
+        filled: vec![false; len],
+        missing: len,
+        read: 0,
+        out: PacketBytes::default(),
+    };
     let first = at.first.min(at.last);
-    let mut read = 0usize;
-    let mut next = Some(first);
-    while let Some(mut number) = next {
-        let budget_spent = number - first >= MAX_FRAMES || read > MAX_FRAME_BYTES;
-        if (missing == 0 || budget_spent) && number < at.last {
-            if missing > 0 {
-                out.note = Some(format!(
-                    "Frames {number}–{} not read: the packet spans too many frames.",
-                    at.last - 1
-                ));
-            }
-            number = at.last;
-        }
-        next = (number < at.last).then(|| number + 1);
-        let Some(frame) = fetch_frame(number, fetch, &mut out.note) else {
-            continue;
+    // The i-th frame to look in.
+    let count = carrying.map_or(at.last - first + 1, |c| c.len() as u64);
+    let number = |i: u64| match carrying {
+        Some(c) => usize::try_from(i).ok().and_then(|i| c.get(i)).copied(),
+        None => first.checked_add(i),
+    };
+    // Frames from index `head_end` to `tail_start` are not read.
+    let (head_end, tail_start) = if count <= MAX_FRAMES {
+        (count, count)
+    } else {
+        (MAX_FRAMES / 2, count - MAX_FRAMES / 2)
+    };
+    let mut not_read: Option<(u64, u64)> = None;
+    let mut read_last = false;
+    let mut i = 0u64;
+    while i < count && r.missing > 0 {
+        let skip_to = if r.read > MAX_FRAME_BYTES {
+            count
+        } else if i == head_end {
+            tail_start
+        } else {
+            i
         };
-        read += frame.data.len();
+        if skip_to > i {
+            let from = not_read.map_or(number(i), |(f, _)| Some(f));
+            let to = number(skip_to - 1);
+            if let (Some(from), Some(to)) = (from, to) {
+                not_read = Some((from, to.min(at.last.saturating_sub(1))));
+            }
+            i = skip_to;
+            continue;
+        }
+        let Some(n) = number(i).filter(|&n| n <= at.last) else {
+            break;
+        };
+        i += 1;
+        r.visit(n, n == at.last, fetch);
+        read_last |= n == at.last;
+    }
+    if !read_last {
+        r.visit(at.last, true, fetch);
+    }
+    r.finish(not_read)
+}
+
+/// A packet's bytes being rebuilt from its frames.
+struct Rebuild {
+    seq: u32,
+    src: SocketAddr,
+    dst: SocketAddr,
+    bytes: Vec<u8>,
+    filled: Vec<bool>,
+    missing: usize,
+    read: usize,
+    out: PacketBytes,
+}
+
+impl Rebuild {
+    /// Reads frame `n` and takes the packet's bytes it holds; keeps it when it holds some, or
+    /// when it is the frame the packet completes in (`last`).
+    fn visit(&mut self, n: u64, last: bool, fetch: &mut dyn FnMut(u64) -> FrameLookup) {
+        let Some(frame) = fetch_frame(n, fetch, &mut self.out.note) else {
+            return;
+        };
+        self.read += frame.data.len();
         let layers = layers::dissect(&frame.as_raw(), WebSocketHint::None);
         let mut pf = PacketFrame {
             frame,
             layers,
             pieces: Vec::new(),
         };
-        if pf.layers.tcp == Some((at.src, at.dst)) {
-            missing -= place_by_seq(&mut pf, seq, &mut bytes, &mut filled);
+        if pf.layers.tcp == Some((self.src, self.dst)) {
+            self.missing -= place_by_seq(&mut pf, self.seq, &mut self.bytes, &mut self.filled);
         }
-        if !pf.pieces.is_empty() || number == at.last {
-            out.frames.push(pf);
+        if !pf.pieces.is_empty() || last {
+            self.out.frames.push(pf);
         }
     }
-    let have = filled.iter().position(|f| !f).unwrap_or(len);
-    if have < len {
-        let end = filled
-            .iter()
-            .skip(have)
-            .position(|&f| f)
-            .map_or(len, |e| have + e);
-        let why = format!(
-            "MQTT bytes {have}–{end} of the packet are in none of the frames read (lost by the \
-             capture, or their frames could not be read)."
-        );
-        out.note = Some(match out.note.take() {
-            Some(n) => format!("{n} {why}"),
-            None => why,
-        });
+
+    /// The bytes up to the first one missing, with a note naming the missing ones and the
+    /// frames `not_read`, if any.
+    fn finish(mut self, not_read: Option<(u64, u64)>) -> PacketBytes {
+        let len = self.bytes.len();
+        let have = self.filled.iter().position(|f| !f).unwrap_or(len);
+        if have < len {
+            let end = self
+                .filled
+                .iter()
+                .skip(have)
+                .position(|&f| f)
+                .map_or(len, |e| have + e);
+            let mut why = format!(
+                "MQTT bytes {have}–{end} of the packet are in none of the frames read (lost by \
+                 the capture, or their frames could not be read)."
+            );
+            if let Some((from, to)) = not_read {
+                why.push_str(&format!(
+                    " Frames {from}–{to} were not read (at most {MAX_FRAMES} frames are read \
+                     for a packet)."
+                ));
+            }
+            self.out.note = Some(match self.out.note.take() {
+                Some(n) => format!("{n} {why}"),
+                None => why,
+            });
+        }
+        self.bytes.truncate(have);
+        self.out.rebuilt = (have > 0).then_some(self.bytes);
+        self.out
     }
-    bytes.truncate(have);
-    out.rebuilt = (have > 0).then_some(bytes);
-    out
 }
 
 /// Copies the bytes of frame `pf` that belong to the packet starting at sequence number
@@ -838,7 +911,7 @@ mod tests {
         let publish = b"\x30\x05\x00\x01tab";
         let payload = [&b"\xc0\x00"[..], publish].concat();
         let mut fetch = fetch_from(vec![tcp_frame_at(4, CLIENT, BROKER, 5000, &payload)]);
-        let pb = rebuild(&at(4, 4), 5002, 7, &mut fetch);
+        let pb = rebuild(&at(4, 4), 5002, 7, None, &mut fetch);
         assert_eq!(pb.rebuilt.as_deref(), Some(&publish[..]));
         assert_eq!(pb.frames.len(), 1);
         assert_eq!(pb.frames[0].pieces, vec![(0..7, HDR + 2..HDR + 9)]);
@@ -878,7 +951,7 @@ mod tests {
             ),
         ];
         let mut fetch = fetch_from(frames);
-        let pb = rebuild(&at(10, 15), seq, publish.len() as u64, &mut fetch);
+        let pb = rebuild(&at(10, 15), seq, publish.len() as u64, None, &mut fetch);
         assert_eq!(pb.rebuilt.as_deref(), Some(&publish[..]));
         let numbers: Vec<u64> = pb.frames.iter().map(|f| f.frame.number).collect();
         assert_eq!(numbers, [10, 12, 15]);
@@ -898,7 +971,7 @@ mod tests {
             tcp_frame_at(2, CLIENT, BROKER, 2, &publish[5..]),
         ];
         let mut fetch = fetch_from(frames);
-        let pb = rebuild(&at(1, 2), seq, publish.len() as u64, &mut fetch);
+        let pb = rebuild(&at(1, 2), seq, publish.len() as u64, None, &mut fetch);
         assert_eq!(pb.rebuilt.as_deref(), Some(&publish[..]));
         assert_eq!(pb.frames[1].pieces, vec![(5..10, HDR..HDR + 5)]);
     }
@@ -914,7 +987,7 @@ mod tests {
             2 => FrameLookup::Found(f2.clone()),
             _ => FrameLookup::Found(f3.clone()),
         };
-        let pb = rebuild(&at(1, 3), 100, 10, &mut fetch);
+        let pb = rebuild(&at(1, 3), 100, 10, None, &mut fetch);
         assert_eq!(pb.rebuilt, None);
         let note = pb.note.as_deref().unwrap_or_default();
         assert!(note.contains("no longer kept"), "{note}");
@@ -922,7 +995,7 @@ mod tests {
         assert_eq!(pb.last().map(|f| f.frame.number), Some(3));
         // A frame in the middle is gone: the bytes before it, and a note.
         let mut fetch = fetch_from(vec![frame(1, 100, &publish[..4]), f3.clone()]);
-        let pb = rebuild(&at(1, 3), 100, 10, &mut fetch);
+        let pb = rebuild(&at(1, 3), 100, 10, None, &mut fetch);
         assert_eq!(pb.rebuilt.as_deref(), Some(&publish[..4]));
         let note = pb.note.as_deref().unwrap_or_default();
         assert!(
@@ -939,26 +1012,89 @@ mod tests {
             let i = (n - 1) as usize;
             FrameLookup::Found(tcp_frame_at(n, CLIENT, BROKER, i as u32, &data[i..i + 1]))
         };
-        let pb = rebuild(&at(1, len as u64), 0, len as u64, &mut fetch);
-        let cap = MAX_FRAMES as usize;
-        assert_eq!(pb.rebuilt.as_deref(), Some(&data[..cap]));
+        let pb = rebuild(&at(1, len as u64), 0, len as u64, None, &mut fetch);
+        // The first half of the cap is read, then the last half: the bytes between are missing.
+        let half = MAX_FRAMES as usize / 2;
+        assert_eq!(pb.rebuilt.as_deref(), Some(&data[..half]));
         let note = pb.note.as_deref().unwrap_or_default();
+        let (from, to) = (half + 1, len - half);
         assert!(
-            note.contains(&format!("Frames {}–{} not read", cap + 1, len - 1)),
+            note.contains(&format!("bytes {half}–{}", len - half)),
             "{note}"
         );
-        // The last frame is still read: it heads the tree, with the packet's last byte.
-        assert_eq!(pb.frames.len(), cap + 1);
-        assert_eq!(
-            pb.last().map(|f| f.pieces.clone()),
-            Some(vec![(len - 1..len, HDR..HDR + 1)])
+        assert!(
+            note.contains(&format!("Frames {from}–{to} were not read")),
+            "{note}"
         );
+        assert_eq!(pb.frames.len(), 2 * half);
+        // The last frame heads the tree, with the packet's last byte.
+        let last = pb.last().map(|f| f.pieces.clone());
+        assert_eq!(last, Some(vec![(len - 1..len, HDR..HDR + 1)]));
+    }
+
+    #[test]
+    fn a_packet_among_much_other_traffic_is_found_in_the_first_and_last_frames_of_its_span() {
+        // The packet's middle segment comes near the end of a span wider than the cap, the
+        // frames between being another connection's.
+        let publish: Vec<u8> = b"\x30\x0c\x00\x01tabcdefghi".to_vec();
+        let last = MAX_FRAMES + 60;
+        let mut fetch = |n: u64| {
+            FrameLookup::Found(match n {
+                1 => tcp_frame_at(n, CLIENT, BROKER, 500, &publish[..5]),
+                _ if n == last - 20 => tcp_frame_at(n, CLIENT, BROKER, 505, &publish[5..10]),
+                _ if n == last => tcp_frame_at(n, CLIENT, BROKER, 510, &publish[10..]),
+                _ => tcp_frame_at(n, "10.0.0.9:4000", BROKER, 1, b"other"),
+            })
+        };
+        let pb = rebuild(&at(1, last), 500, publish.len() as u64, None, &mut fetch);
+        assert_eq!(pb.rebuilt.as_deref(), Some(&publish[..]));
+        assert_eq!(pb.note, None);
+        let numbers: Vec<u64> = pb.frames.iter().map(|f| f.frame.number).collect();
+        assert_eq!(numbers, [1, last - 20, last]);
+        // Moved to the middle of the span, the segment is found through the frames known to
+        // carry the connection's direction, and only those are read.
+        let mid = last / 2;
+        let mut asked = Vec::new();
+        let mut fetch = |n: u64| {
+            asked.push(n);
+            FrameLookup::Found(match n {
+                1 => tcp_frame_at(n, CLIENT, BROKER, 500, &publish[..5]),
+                _ if n == mid => tcp_frame_at(n, CLIENT, BROKER, 505, &publish[5..10]),
+                _ if n == last => tcp_frame_at(n, CLIENT, BROKER, 510, &publish[10..]),
+                _ => tcp_frame_at(n, "10.0.0.9:4000", BROKER, 1, b"other"),
+            })
+        };
+        let carrying = [1, mid, last];
+        let pb = rebuild(
+            &at(1, last),
+            500,
+            publish.len() as u64,
+            Some(&carrying),
+            &mut fetch,
+        );
+        assert_eq!(pb.rebuilt.as_deref(), Some(&publish[..]));
+        assert_eq!(asked, carrying);
+        // Without that list the middle is not read, and the note says so.
+        let mut fetch = |n: u64| {
+            FrameLookup::Found(match n {
+                1 => tcp_frame_at(n, CLIENT, BROKER, 500, &publish[..5]),
+                _ if n == mid => tcp_frame_at(n, CLIENT, BROKER, 505, &publish[5..10]),
+                _ if n == last => tcp_frame_at(n, CLIENT, BROKER, 510, &publish[10..]),
+                _ => tcp_frame_at(n, "10.0.0.9:4000", BROKER, 1, b"other"),
+            })
+        };
+        let pb = rebuild(&at(1, last), 500, publish.len() as u64, None, &mut fetch);
+        assert_eq!(pb.rebuilt.as_deref(), Some(&publish[..5]));
+        let note = pb.note.as_deref().unwrap_or_default();
+        let half = MAX_FRAMES / 2;
+        let unread = format!("Frames {}–{} were not read", half + 1, last - half);
+        assert!(note.contains(&unread), "{note}");
     }
 
     #[test]
     fn rebuilt_bytes_that_do_not_start_the_packet_are_dropped() {
         let mut fetch = fetch_from(vec![tcp_frame_at(1, CLIENT, BROKER, 100, b"\xc0\x00")]);
-        let mut pb = rebuild(&at(1, 1), 100, 2, &mut fetch);
+        let mut pb = rebuild(&at(1, 1), 100, 2, None, &mut fetch);
         pb.check_start(0xc0);
         assert_eq!(pb.rebuilt.as_deref(), Some(&b"\xc0\x00"[..]));
         pb.check_start(0xd0);
@@ -979,7 +1115,7 @@ mod tests {
             .collect();
         let last = frames.len() as u64;
         let mut fetch = fetch_from(frames);
-        let pb = rebuild(&at(1, last), 0, len as u64, &mut fetch);
+        let pb = rebuild(&at(1, last), 0, len as u64, None, &mut fetch);
         assert_eq!(pb.rebuilt.as_deref(), Some(&data[..MAX_REBUILD]));
         assert_eq!(pb.note, None);
         // Frames past the bound are not read, except the last one, which heads the tree.
@@ -1032,7 +1168,7 @@ mod tests {
             }
             let last = frames.len() as u64;
             let mut fetch = fetch_from(frames);
-            let pb = rebuild(&at(1, last), seq, packet.len() as u64, &mut fetch);
+            let pb = rebuild(&at(1, last), seq, packet.len() as u64, None, &mut fetch);
             proptest::prop_assert_eq!(pb.rebuilt.as_deref(), Some(&packet[..]));
             proptest::prop_assert_eq!(pb.note, None);
             let mut placed = vec![0u8; packet.len()];
@@ -1105,12 +1241,21 @@ mod tests {
             ..AnalyzerConfig::default()
         });
         let mut pipeline = capture::Pipeline::new(capture::PipelineConfig::default());
+        let mut seen = Vec::new();
         // A damaged file ends the reading, as it does in the GUI.
         while let Ok(Some(())) = source.next_located(|frame, offset| {
             store.record_offset(frame.number, offset);
-            pipeline.push_frame(frame, &mut analyzer);
+            pipeline.push_frame(frame, &mut |ev: dissector::input::StreamEvent<'_>| {
+                if let dissector::input::StreamEvent::Frame(f) = &ev {
+                    seen.push(*f);
+                }
+                dissector::input::EventSink::event(&mut analyzer, ev);
+            });
         }) {}
         pipeline.finish(&mut analyzer);
+        for f in &seen {
+            store.record_seen(f);
+        }
         let trace = analyzer.finish(Timestamp(i64::MAX));
         let mut checked = 0;
         for (i, rec) in trace.packets.iter().enumerate() {
@@ -1131,10 +1276,23 @@ mod tests {
                 ws: WebSocketHint::None,
             };
             let kept = trace.raw(i as u64).expect("kept");
-            let mut pb = rebuild(&at, seq, rec.packet_len(), &mut |n| store.get(n));
+            let carrying = store.frames_carrying(c.stream, rec.dir, at.first, at.last);
+            let mut fetch = |n| store.get(n);
+            let mut pb = rebuild(&at, seq, rec.packet_len(), carrying.as_deref(), &mut fetch);
             pb.check_start(rec.first_byte);
             let want = &kept[..kept.len().min(MAX_REBUILD)];
-            assert_eq!(pb.rebuilt.as_deref(), Some(want), "{path:?} packet {i}");
+            assert_eq!(
+                pb.rebuilt.as_deref(),
+                Some(want),
+                "{path:?} packet {i}, frames {}..={}, seq {seq}: {:?}, placed in {:?}",
+                at.first,
+                at.last,
+                pb.note,
+                pb.frames
+                    .iter()
+                    .map(|f| (f.frame.number, f.layers.payload_seq, f.pieces.clone()))
+                    .collect::<Vec<_>>()
+            );
             let placed: usize = pb.frames.iter().map(PacketFrame::mqtt_len).sum();
             assert_eq!(placed, want.len(), "{path:?} packet {i}");
             checked += 1;

@@ -9,7 +9,7 @@ use capture::{FileSource, LiveOptions, LiveSource, Pipeline, PipelineConfig};
 use dissector::analyze::{Analyzer, AnalyzerConfig};
 use dissector::export;
 use dissector::filter::Filter;
-use dissector::input::{EventSink, StreamEvent};
+use dissector::input::EventSink;
 use dissector::model::Trace;
 use std::path::Path;
 use std::sync::Arc;
@@ -65,7 +65,7 @@ const PROGRESS_FRAMES: u64 = 4096;
 pub fn run_file(
     path: &Path,
     frames: &SharedFrames,
-    sink: &mut dyn FnMut(StreamEvent<'_>),
+    sink: &mut dyn EventSink,
     progress: &mut dyn FnMut(SourceProgress),
     cancel: &AtomicBool,
 ) -> Result<(), String> {
@@ -82,7 +82,6 @@ pub fn run_file(
     };
     let total = source.total_bytes();
     let mut pipeline = Pipeline::new(PipelineConfig::default());
-    let mut events = |ev: StreamEvent<'_>| sink(ev);
     let result = loop {
         if cancel.load(Ordering::Acquire) {
             break Ok(());
@@ -97,7 +96,7 @@ pub fn run_file(
                 store.keep(frame);
             }
             drop(store);
-            pipeline.push_frame(frame, &mut events)
+            pipeline.push_frame(frame, sink)
         });
         match step {
             Ok(Some(())) => {}
@@ -113,7 +112,7 @@ pub fn run_file(
             });
         }
     };
-    pipeline.finish(&mut events);
+    pipeline.finish(sink);
     frame_store::lock(frames).finish();
     progress(SourceProgress {
         bytes_read: source.bytes_read(),
@@ -142,7 +141,6 @@ pub fn live(
     let loader_kept = Arc::clone(&kept);
     let producer: Producer = Box::new(move |sink, progress, cancel| {
         let mut pipeline = Pipeline::new(PipelineConfig::default());
-        let mut events = |ev: StreamEvent<'_>| sink(ev);
         let mut frames = 0u64;
         let mut bytes = 0u64;
         let result = loop {
@@ -156,7 +154,7 @@ pub fn live(
             match source.next_with(|frame| {
                 bytes += u64::from(frame.caplen);
                 frame_store::lock(&loader_kept).keep(frame);
-                pipeline.push_frame(frame, &mut events)
+                pipeline.push_frame(frame, sink)
             }) {
                 Ok(Ok(())) => {
                     frames += 1;
@@ -170,7 +168,7 @@ pub fn live(
                 Err(e) => break Err(e.to_string()),
             }
         };
-        pipeline.finish(&mut events);
+        pipeline.finish(sink);
         // Dropping the source flushes the savefile.
         drop(source);
         progress(SourceProgress {

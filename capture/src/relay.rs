@@ -19,11 +19,11 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use dissector::input::{Direction, EventSink, FrameSeen, MqttBytes, StreamEvent, Timestamp};
 
 /// A batch is sent once its byte arena holds this much.
-pub const BATCH_BYTES: usize = 1 << 20;
+pub const BATCH_BYTES: usize = 256 << 10;
 /// … or once it holds this many events (frames without MQTT bytes are events too).
-pub const BATCH_EVENTS: usize = 8192;
+pub const BATCH_EVENTS: usize = 2048;
 /// Batches queued between the two threads at most (the producer blocks beyond).
-pub const DEPTH: usize = 4;
+pub const DEPTH: usize = 8;
 /// A recycled batch whose arena grew past this (one huge packet) gets a fresh arena.
 const KEEP_CAPACITY: usize = 4 * BATCH_BYTES;
 /// Packets assembled in a buffer of their own from this size on travel in that buffer
@@ -32,7 +32,7 @@ const OWN_FROM: usize = 4096;
 /// Emptied packet buffers a batch carries back to the producer at most…
 const MAX_SPARES: usize = 64;
 /// … and their capacity in all (a capture of huge packets must not park gigabytes here).
-const MAX_SPARE_BYTES: usize = 4 * BATCH_BYTES;
+const MAX_SPARE_BYTES: usize = 4 << 20;
 /// Batches in existence at most: the queue, one being replayed, one being filled. Reusing
 /// them keeps allocation (and the page faults of fresh memory) out of the loop.
 const POOL: usize = DEPTH + 2;
@@ -113,9 +113,14 @@ impl Batch {
         self.items.push(item);
     }
 
-    /// Takes the producer's buffer holding a whole packet, leaving a spare in its place.
+    /// Takes the producer's buffer holding a whole packet, leaving a spare in its place: the
+    /// largest one, so the framer's next packet rarely outgrows it (growing a buffer copies
+    /// what it holds and faults in fresh pages, on the producer's thread).
     fn push_owned(&mut self, p: MqttBytes<'static>, buf: &mut Vec<u8>) {
-        let spare = self.spares.pop().unwrap_or_default();
+        let largest = (0..self.spares.len()).max_by_key(|&i| self.spares[i].capacity());
+        let spare = largest
+            .map(|i| self.spares.swap_remove(i))
+            .unwrap_or_default();
         let bytes = std::mem::replace(buf, spare);
         self.owned_bytes += bytes.len();
         self.items

@@ -9,7 +9,7 @@ use capture::{FileSource, LiveOptions, LiveSource, Pipeline, PipelineConfig};
 use dissector::analyze::{Analyzer, AnalyzerConfig, RawBytes};
 use dissector::export;
 use dissector::filter::Filter;
-use dissector::input::{EventSink, FrameSeen, StreamEvent};
+use dissector::input::{EventSink, FrameSeen, MqttBytes, StreamEvent};
 use dissector::model::Trace;
 use std::path::Path;
 use std::sync::Arc;
@@ -75,7 +75,7 @@ const PROGRESS_FRAMES: u64 = 4096;
 pub fn run_file(
     path: &Path,
     frames: &SharedFrames,
-    sink: &mut dyn FnMut(StreamEvent<'_>),
+    sink: &mut dyn EventSink,
     progress: &mut dyn FnMut(SourceProgress),
     cancel: &AtomicBool,
 ) -> Result<(), String> {
@@ -87,7 +87,7 @@ pub fn run_file(
 fn run_source(
     mut source: FileSource,
     frames: &SharedFrames,
-    sink: &mut dyn FnMut(StreamEvent<'_>),
+    sink: &mut dyn EventSink,
     progress: &mut dyn FnMut(SourceProgress),
     cancel: &AtomicBool,
 ) -> Result<(), String> {
@@ -123,12 +123,15 @@ fn run_source(
                 store.keep(frame);
             }
             drop(store);
-            pipeline.push_frame(frame, &mut |ev: StreamEvent<'_>| {
-                if let (true, StreamEvent::Frame(f)) = (indexed, &ev) {
-                    seen.push(*f);
-                }
-                sink(ev);
-            })
+            if indexed {
+                let mut noting = NoteCarriers {
+                    inner: &mut *sink,
+                    seen: &mut seen,
+                };
+                pipeline.push_frame(frame, &mut noting)
+            } else {
+                pipeline.push_frame(frame, &mut *sink)
+            }
         });
         match step {
             Ok(Some(())) => {}
@@ -144,7 +147,7 @@ fn run_source(
             });
         }
     };
-    pipeline.finish(&mut |ev: StreamEvent<'_>| sink(ev));
+    pipeline.finish(&mut *sink);
     for f in seen.drain(..) {
         frame_store::lock(frames).record_seen(&f);
     }
@@ -155,6 +158,26 @@ fn run_source(
         frames: source.frames(),
     });
     result
+}
+
+/// Passes every event on to `inner`, noting on the way which connection's direction each
+/// frame carried (for the frame store); packets assembled in a buffer stay in it.
+struct NoteCarriers<'a> {
+    inner: &'a mut dyn EventSink,
+    seen: &'a mut Vec<FrameSeen>,
+}
+
+impl EventSink for NoteCarriers<'_> {
+    fn event(&mut self, event: StreamEvent<'_>) {
+        if let StreamEvent::Frame(f) = &event {
+            self.seen.push(*f);
+        }
+        self.inner.event(event);
+    }
+
+    fn packet_in_buffer(&mut self, packet: MqttBytes<'static>, buf: &mut Vec<u8>) {
+        self.inner.packet_in_buffer(packet, buf);
+    }
 }
 
 /// A shared trace, the producer that captures live as `req` says, and the stop flag the
@@ -178,7 +201,6 @@ pub fn live(
     let loader_kept = Arc::clone(&kept);
     let producer: Producer = Box::new(move |sink, progress, cancel| {
         let mut pipeline = Pipeline::new(PipelineConfig::default());
-        let mut events = |ev: StreamEvent<'_>| sink(ev);
         let mut frames = 0u64;
         let mut bytes = 0u64;
         let result = loop {
@@ -192,7 +214,7 @@ pub fn live(
             match source.next_with(|frame| {
                 bytes += u64::from(frame.caplen);
                 frame_store::lock(&loader_kept).keep(frame);
-                pipeline.push_frame(frame, &mut events)
+                pipeline.push_frame(frame, sink)
             }) {
                 Ok(Ok(())) => {
                     frames += 1;
@@ -206,7 +228,7 @@ pub fn live(
                 Err(e) => break Err(e.to_string()),
             }
         };
-        pipeline.finish(&mut events);
+        pipeline.finish(sink);
         // Dropping the source flushes the savefile.
         drop(source);
         progress(SourceProgress {

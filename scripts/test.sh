@@ -14,4 +14,6 @@ echo "disk free before building: $(df -h . | awk 'NR==2 {print $4}')"
 
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# Doc comments are part of the API: broken intra-doc links and stray HTML fail the build.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 cargo test --workspace --no-fail-fast

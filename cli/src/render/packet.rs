@@ -489,7 +489,7 @@ pub struct PacketJson<'a> {
     /// CONNECT user name (extra field).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
-    /// CONNECT password: only with --show-passwords; otherwise "<redacted>" (extra field).
+    /// CONNECT password: only with --show-passwords; otherwise `"<redacted>"` (extra field).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
 }

@@ -142,7 +142,7 @@ pub struct LoadJob {
 impl LoadJob {
     /// Starts `producer` (a file) on a new thread, feeding the holder in `shared`. `wake` is
     /// called after each progress message (the app passes `egui::Context::request_repaint`).
-    /// The analysis runs on a further thread, fed in batches (see [`Pace::Batched`]).
+    /// The analysis runs on a further thread, fed in batches (`capture::relay`).
     pub fn spawn(
         shared: Arc<SharedTrace>,
         producer: Producer,
@@ -154,7 +154,7 @@ impl LoadJob {
 
     /// Like [`LoadJob::spawn`] for a live capture: with a cancel flag the source also watches
     /// (the stop flag, checked by libpcap's read loop), and each event analysed as it arrives
-    /// ([`Pace::AsItArrives`]) so packets appear at once.
+    /// so packets appear at once.
     pub fn spawn_with_cancel(
         shared: Arc<SharedTrace>,
         producer: Producer,

@@ -77,6 +77,10 @@ pub struct AnalyzerConfig {
     pub show_passwords: bool,
     /// Window for matching a PUBLISH into the broker with its fan-out copies, nanoseconds.
     pub delivery_window_nanos: i64,
+    /// Most PUBLISHes into the broker remembered for fan-out matching at once. When more than
+    /// this arrive within the window, the oldest are forgotten early, so memory stays bounded
+    /// whatever the message rate (and the table stays small enough to be fast).
+    pub max_delivery_candidates: usize,
     /// In-flight transactions per connection and direction above which MQ-TOO-MANY-IN-FLIGHT
     /// is reported.
     pub max_in_flight: u32,
@@ -93,6 +97,9 @@ impl Default for AnalyzerConfig {
             track_deliveries: true,
             show_passwords: false,
             delivery_window_nanos: 5_000_000_000,
+            // At 100,000 messages a second this still spans 0.65 s; a broker's fan-out takes
+            // milliseconds.
+            max_delivery_candidates: 1 << 16,
             max_in_flight: 1000,
             max_anomalies: 1_000_000,
         }
@@ -2752,6 +2759,9 @@ impl Analyzer {
                 if self.cur.dup() {
                     return;
                 }
+                if self.recent_publishes.len() >= self.config.max_delivery_candidates {
+                    self.forget_oldest_candidates(ts);
+                }
                 // The newest PUBLISH of a (topic, payload) is the one its copies belong to.
                 self.recent_publishes.insert(
                     key,
@@ -2797,6 +2807,26 @@ impl Analyzer {
                     }
                 }
             }
+        }
+    }
+}
+
+impl Analyzer {
+    /// More PUBLISHes into the broker arrived within the delivery window than
+    /// `max_delivery_candidates`: keeps at most half of them, the newest, by halving the
+    /// horizon until few enough are left (each pass is linear in a bounded table, and one
+    /// happens per half-table of PUBLISHes: amortised O(1) per packet).
+    fn forget_oldest_candidates(&mut self, now: Timestamp) {
+        let keep = self.config.max_delivery_candidates / 2;
+        let mut horizon = self.config.delivery_window_nanos;
+        while self.recent_publishes.len() > keep && horizon > 0 {
+            horizon /= 2;
+            self.recent_publishes
+                .retain(|_, p| now.nanos_since(p.ts) <= horizon);
+        }
+        if self.recent_publishes.len() > keep {
+            // All at the very same instant: nothing tells them apart by age.
+            self.recent_publishes.clear();
         }
     }
 }

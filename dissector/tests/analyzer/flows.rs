@@ -267,6 +267,42 @@ fn broker_fan_out_is_matched_by_topic_and_payload() {
 }
 
 #[test]
+fn fan_out_candidates_beyond_the_cap_are_forgotten_oldest_first() {
+    // 40 messages into the broker 1 ms apart, then the broker delivers the oldest and the
+    // newest: all within the 5 s window, but only 8 candidates may be remembered.
+    let mut s = Script::new();
+    s.c(connect(4, "pub", 60)).b(connack(false, 0));
+    s.open(1, RoleSource::Handshake);
+    s.send(1, Direction::ToBroker, connect(4, "sub", 60));
+    s.send(1, Direction::ToClient, connack(false, 0));
+    for i in 0..40u8 {
+        s.wait(MS);
+        s.c(publish(0, false, false, b"t/1", None, &[i]));
+    }
+    s.wait(MS);
+    for i in [0u8, 39] {
+        s.send(
+            1,
+            Direction::ToClient,
+            publish(0, false, false, b"t/1", None, &[i]),
+        );
+    }
+    // Which message each matched delivery started from (its PUBLISH's packet index).
+    let matched = |t: &Trace| -> Vec<u64> { t.deliveries.iter().map(|d| d.publish).collect() };
+    let uncapped = matched(&s.run());
+    assert_eq!(uncapped.len(), 2, "without a cap both copies are matched");
+    let capped = s.run_with(AnalyzerConfig {
+        max_delivery_candidates: 8,
+        ..AnalyzerConfig::default()
+    });
+    assert_eq!(
+        matched(&capped),
+        [uncapped[1]],
+        "only the newest message is still a candidate"
+    );
+}
+
+#[test]
 fn streaming_mode_hands_every_packet_to_the_callback_and_keeps_only_unfinished_flows() {
     let seen: Arc<Mutex<Vec<(u64, PacketType, bool)>>> = Arc::default();
     let sink = Arc::clone(&seen);

@@ -56,9 +56,6 @@ use state::{ConnState, Conns, Flight, PendingDelivery, TxHandle};
 /// A session's unfinished QoS flows: (direction, packet id) → (transaction index, payload hash).
 type SessionFlights = FxHashMap<(Direction, u16), (usize, u64)>;
 
-/// At most this many spare step lists are kept for reuse.
-const SPARE_STEPS: usize = 256;
-
 /// What the analyzer keeps and how it judges.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalyzerConfig {
@@ -173,8 +170,6 @@ pub struct Analyzer {
     /// Transactions not kept in the trace (streaming mode), by slab slot.
     slab: Vec<Option<Transaction>>,
     slab_free: Vec<usize>,
-    /// Emptied step lists of finished transactions, for reuse (streaming mode).
-    spare_steps: Vec<Vec<TxStep>>,
     /// The newest PUBLISH into the broker per (topic, payload hash), within the delivery window.
     recent_publishes: FxHashMap<(Sym, u64), PendingDelivery>,
     /// Wills due, by (topic, payload hash): (index in `Trace::wills`, deadline, time of the
@@ -286,7 +281,6 @@ impl Analyzer {
             sessions_by_client: FxHashMap::default(),
             slab: Vec::new(),
             slab_free: Vec::new(),
-            spare_steps: Vec::new(),
             recent_publishes: FxHashMap::default(),
             next_delivery_sweep: i64::MIN,
             session_flights: FxHashMap::default(),
@@ -892,12 +886,6 @@ impl Analyzer {
             if tx.state != TxState::Complete {
                 self.trace.transactions.push(tx);
                 return Some(self.trace.transactions.len() - 1);
-            } else if self.spare_steps.len() < SPARE_STEPS {
-                // Streaming: a finished exchange's step list serves the next one (no allocation
-                // per QoS flow).
-                let mut steps = tx.steps;
-                steps.clear();
-                self.spare_steps.push(steps);
             }
         }
         None
@@ -928,14 +916,7 @@ impl Analyzer {
             packet_id,
             qos,
             topic,
-            steps: {
-                let mut steps = self
-                    .spare_steps
-                    .pop()
-                    .unwrap_or_else(|| Vec::with_capacity(4));
-                steps.push(self.step());
-                steps
-            },
+            steps: smallvec::smallvec![self.step()],
             retransmissions: Vec::new(),
             state: TxState::InFlight,
             ended_by: None,

@@ -64,7 +64,7 @@ fn tx(
         packet_id,
         qos,
         topic: None,
-        steps: vec![],
+        steps: Default::default(),
         retransmissions: vec![],
         state,
         ended_by: state.is_incomplete().then_some(ClosedBy::CaptureEnd),

@@ -650,6 +650,10 @@ pub struct TxStep {
     pub ts: Timestamp,
 }
 
+/// A transaction's steps, in order: inline up to four (a QoS 2 delivery's PUBLISH, PUBREC,
+/// PUBREL, PUBCOMP), on the heap beyond (AUTH exchanges, repeats).
+pub type TxSteps = smallvec::SmallVec<[TxStep; 4]>;
+
 /// A request/response exchange, or a QoS 1/2 delivery, on one connection.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Transaction {
@@ -666,7 +670,7 @@ pub struct Transaction {
     /// PUBLISH topic, or the first filter of SUBSCRIBE/UNSUBSCRIBE.
     pub topic: Option<Sym>,
     /// The packets of the exchange, in the order seen.
-    pub steps: Vec<TxStep>,
+    pub steps: TxSteps,
     /// DUP retransmissions of the request (packet indexes), linked to this original.
     pub retransmissions: Vec<u64>,
     /// State.
@@ -1194,7 +1198,7 @@ mod tests {
             packet_id: Some(7),
             qos: 2,
             topic: None,
-            steps: vec![step(PacketType::Publish), step(PacketType::PubRec)],
+            steps: smallvec::smallvec![step(PacketType::Publish), step(PacketType::PubRec)],
             retransmissions: vec![],
             state: TxState::IncompleteAtClose,
             ended_by: Some(ClosedBy::Rst),

@@ -18,19 +18,8 @@ cargo build --release -p capture --example mqtt_count -p cli >&2
 BIN=$CARGO_TARGET_DIR/release
 cat "$F" > /dev/null # warm the page cache
 
-best() { # label, command... → "label best_wall_s best_cpu_s peak_rss_kb"
-  local label=$1; shift
-  local best_s="" best_cpu="" rss=0
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %U %S %M" -o /tmp/bench-analysis.time "$@" > /dev/null 2>&1 || true
-    read -r s u sy m < /tmp/bench-analysis.time
-    cpu=$(awk -v u="$u" -v s="$sy" 'BEGIN { printf "%.2f", u + s }')
-    if [ -z "$best_s" ] || awk -v a="$s" -v b="$best_s" 'BEGIN { exit !(a < b) }'; then best_s=$s; fi
-    if [ -z "$best_cpu" ] || awk -v a="$cpu" -v b="$best_cpu" 'BEGIN { exit !(a < b) }'; then best_cpu=$cpu; fi
-    [ "$m" -gt "$rss" ] && rss=$m
-  done
-  echo "$label $best_s $best_cpu $rss"
-}
+# shellcheck source=scripts/bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
 
 echo "capture: $F ($(stat -c %s "$F") bytes), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 {

@@ -245,6 +245,18 @@ struct Shipper {
 }
 
 impl Shipper {
+    /// A shipper with one batch to fill, sending full ones on `full`, getting emptied ones back
+    /// from `empty`.
+    fn new(full: SyncSender<Batch>, empty: Receiver<Batch>) -> Shipper {
+        Shipper {
+            current: Batch::new(),
+            full,
+            empty,
+            made: 1,
+            closed: false,
+        }
+    }
+
     fn ship(&mut self) {
         if self.closed {
             // Nobody will read them: drop the events rather than let the batch grow.
@@ -347,13 +359,7 @@ where
             // The worker is gone before it started (cannot happen short of a panic there).
             return produce(&mut SinkRef(returned.0));
         }
-        let mut shipper = Shipper {
-            current: Batch::new(),
-            full: full_tx,
-            empty: empty_rx,
-            made: 1,
-            closed: false,
-        };
+        let mut shipper = Shipper::new(full_tx, empty_rx);
         let result = produce(&mut shipper);
         shipper.ship();
         // Dropping the sender ends the worker's loop once it has drained the queue.
@@ -564,13 +570,7 @@ mod tests {
         let (full_tx, full_rx) = sync_channel::<Batch>(DEPTH);
         let (_empty_tx, empty_rx) = channel::<Batch>();
         drop(full_rx); // the consumer is gone
-        let mut shipper = Shipper {
-            current: Batch::new(),
-            full: full_tx,
-            empty: empty_rx,
-            made: 1,
-            closed: false,
-        };
+        let mut shipper = Shipper::new(full_tx, empty_rx);
         let payload = vec![0x30u8; 1000];
         for frame in 0..10_000 {
             shipper.event(packet(frame, &payload));

@@ -15,19 +15,8 @@ MQSCOPE=${MQSCOPE:-${CARGO_TARGET_DIR:-$ROOT/target}/release/mqscope}
 [ -x "$MQSCOPE" ] || { echo "no release binary at $MQSCOPE" >&2; exit 2; }
 cat "$F" > /dev/null   # warm the page cache
 
-best() { # label, command... → "label best_wall_s best_cpu_s peak_rss_kb"
-  local label=$1; shift
-  local best_s="" best_cpu="" rss=0
-  for _ in $(seq "$RUNS"); do
-    /usr/bin/time -f "%e %U %S %M" -o /tmp/bench-cli.time "$@" > /dev/null 2> /tmp/bench-cli.err || true
-    read -r s u sy m < /tmp/bench-cli.time
-    cpu=$(awk -v u="$u" -v s="$sy" 'BEGIN { printf "%.2f", u + s }')
-    if [ -z "$best_s" ] || awk -v a="$s" -v b="$best_s" 'BEGIN { exit !(a < b) }'; then best_s=$s; fi
-    if [ -z "$best_cpu" ] || awk -v a="$cpu" -v b="$best_cpu" 'BEGIN { exit !(a < b) }'; then best_cpu=$cpu; fi
-    [ "$m" -gt "$rss" ] && rss=$m
-  done
-  echo "$label $best_s $best_cpu $rss"
-}
+# shellcheck source=scripts/bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
 
 echo "capture: $F ($(stat -c %s "$F") bytes, $(capinfos -c -M "$F" 2>/dev/null | awk -F: '/Number of packets/ { gsub(/ /, "", $2); print $2 }') frames)"
 {

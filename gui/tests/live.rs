@@ -24,6 +24,17 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// The app with its live-capture dialog open (from the welcome screen's button; the File
+/// menu has the same item) and the capture filter set to TCP port `port`.
+fn live_dialog_for_port(port: u16) -> Harness<'static, MqscopeApp> {
+    let mut h = harness_with(None);
+    h.run_steps(2);
+    h.get_by_label("Capture live…").click();
+    h.run_steps(5);
+    replace_text(&mut h, "Capture filter (BPF)", &format!("tcp port {port}"));
+    h
+}
+
 fn replace_text(h: &mut Harness<'_, MqscopeApp>, label: &str, text: &str) {
     h.get_by_label(label).click();
     h.run_steps(2);
@@ -47,12 +58,7 @@ fn live_capture_shows_packets_as_they_arrive_and_saves_the_frames() {
     let dir = tempfile::tempdir().expect("tempdir");
     let saved = dir.path().join("live.pcap");
     let port = free_port();
-    let mut h = harness_with(None);
-    h.run_steps(2);
-    // The welcome screen's button (the File menu has the same item).
-    h.get_by_label("Capture live…").click();
-    h.run_steps(5);
-    replace_text(&mut h, "Capture filter (BPF)", &format!("tcp port {port}"));
+    let mut h = live_dialog_for_port(port);
     replace_text(
         &mut h,
         "Save frames to (pcap, optional)",
@@ -160,12 +166,8 @@ fn stopping_an_idle_live_capture_ends_its_thread() {
         return;
     }
     let port = free_port();
-    let mut h = harness_with(None);
-    h.run_steps(2);
-    h.get_by_label("Capture live…").click();
-    h.run_steps(5);
     // Nothing listens on this port: not a single frame matches.
-    replace_text(&mut h, "Capture filter (BPF)", &format!("tcp port {port}"));
+    let mut h = live_dialog_for_port(port);
     h.get_by_label("Start capture").click();
     h.run_steps(3);
     assert!(

@@ -2722,6 +2722,24 @@ impl Analyzer {
         }
     }
 
+    /// More PUBLISHes into the broker arrived within the delivery window than
+    /// `max_delivery_candidates`: keeps at most half of them, the newest, by halving the
+    /// horizon until few enough are left (each pass is linear in a bounded table, and one
+    /// happens per half-table of PUBLISHes: amortised O(1) per packet).
+    fn forget_oldest_candidates(&mut self, now: Timestamp) {
+        let keep = self.config.max_delivery_candidates / 2;
+        let mut horizon = self.config.delivery_window_nanos;
+        while self.recent_publishes.len() > keep && horizon > 0 {
+            horizon /= 2;
+            self.recent_publishes
+                .retain(|_, p| now.nanos_since(p.ts) <= horizon);
+        }
+        if self.recent_publishes.len() > keep {
+            // All at the very same instant: nothing tells them apart by age.
+            self.recent_publishes.clear();
+        }
+    }
+
     /// Broker fan-out: a PUBLISH into the broker is remembered by (topic, payload hash) for the
     /// delivery window; a PUBLISH out of the broker with the same key is one of its copies.
     fn track_delivery(&mut self, topic: Sym, hash: u64, payload_len: usize) {
@@ -2788,26 +2806,6 @@ impl Analyzer {
                     }
                 }
             }
-        }
-    }
-}
-
-impl Analyzer {
-    /// More PUBLISHes into the broker arrived within the delivery window than
-    /// `max_delivery_candidates`: keeps at most half of them, the newest, by halving the
-    /// horizon until few enough are left (each pass is linear in a bounded table, and one
-    /// happens per half-table of PUBLISHes: amortised O(1) per packet).
-    fn forget_oldest_candidates(&mut self, now: Timestamp) {
-        let keep = self.config.max_delivery_candidates / 2;
-        let mut horizon = self.config.delivery_window_nanos;
-        while self.recent_publishes.len() > keep && horizon > 0 {
-            horizon /= 2;
-            self.recent_publishes
-                .retain(|_, p| now.nanos_since(p.ts) <= horizon);
-        }
-        if self.recent_publishes.len() > keep {
-            // All at the very same instant: nothing tells them apart by age.
-            self.recent_publishes.clear();
         }
     }
 }

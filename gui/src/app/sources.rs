@@ -61,7 +61,7 @@ pub fn file(path: &Path, show_passwords: bool) -> (Arc<SharedTrace>, Producer, S
     let frames = FrameStore::none();
     let loader_frames = Arc::clone(&frames);
     let producer: Producer = Box::new(move |sink, progress, cancel| {
-        run_source(source?, &loader_frames, sink, progress, cancel)
+        run_file(source?, &loader_frames, sink, progress, cancel)
     });
     (shared, producer, frames)
 }
@@ -69,22 +69,11 @@ pub fn file(path: &Path, show_passwords: bool) -> (Arc<SharedTrace>, Producer, S
 /// Frames between progress reports.
 const PROGRESS_FRAMES: u64 = 4096;
 
-/// Runs the capture pipeline over a file, frame by frame, so it can stop between any two
-/// frames when `cancel` is set (connections are then closed as at capture end). Each frame's
-/// offset goes to `frames` (its bytes, for a gzip file, within the default budget).
-pub fn run_file(
-    path: &Path,
-    frames: &SharedFrames,
-    sink: &mut dyn EventSink,
-    progress: &mut dyn FnMut(SourceProgress),
-    cancel: &AtomicBool,
-) -> Result<(), String> {
-    let source = FileSource::open(path).map_err(|e| e.to_string())?;
-    run_source(source, frames, sink, progress, cancel)
-}
-
-/// [`run_file`] over a capture file already opened.
-fn run_source(
+/// Runs the capture pipeline over an opened capture file, frame by frame, so it can stop
+/// between any two frames when `cancel` is set (connections are then closed as at capture
+/// end). Each frame's offset goes to `frames` (its bytes, for a gzip file, within the default
+/// budget).
+fn run_file(
     mut source: FileSource,
     frames: &SharedFrames,
     sink: &mut dyn EventSink,

@@ -43,6 +43,16 @@ pub struct PacketFrame {
 }
 
 impl PacketFrame {
+    /// Records that the application bytes `app` of this frame are the packet's MQTT bytes from
+    /// `mqtt_start` on (one piece per contiguous run of frame bytes they map to).
+    fn hold(&mut self, mqtt_start: usize, app: Range<usize>) {
+        let mut at = mqtt_start;
+        for r in self.layers.app_to_frame(app) {
+            self.pieces.push((at..at + r.len(), r.clone()));
+            at += r.len();
+        }
+    }
+
     /// MQTT bytes of the packet this frame holds.
     pub fn mqtt_len(&self) -> usize {
         self.pieces.iter().map(|(m, _)| m.len()).sum()
@@ -293,11 +303,7 @@ fn place_by_seq(pf: &mut PacketFrame, seq: u32, bytes: &mut [u8], filled: &mut [
             f.fill(true);
         }
         new += mqtt.len();
-        let mut at = mqtt.start;
-        for r in pf.layers.app_to_frame(in_app) {
-            pf.pieces.push((at..at + r.len(), r.clone()));
-            at += r.len();
-        }
+        pf.hold(mqtt.start, in_app);
     }
     new
 }
@@ -366,12 +372,7 @@ pub fn collect(
     let last_index = candidates.len().saturating_sub(1);
     for (i, ((mut pf, _), place)) in candidates.into_iter().zip(placed).enumerate() {
         if let Some((mqtt_range, app_start)) = place {
-            let mut m = mqtt_range.start;
-            let app_range = app_start..app_start + mqtt_range.len();
-            for r in pf.layers.app_to_frame(app_range) {
-                pf.pieces.push((m..m + r.len(), r.clone()));
-                m += r.len();
-            }
+            pf.hold(mqtt_range.start, app_start..app_start + mqtt_range.len());
         }
         if !pf.pieces.is_empty() || (i == last_index && pf.frame.number == at.last) {
             out.frames.push(pf);

@@ -118,9 +118,11 @@ impl Batch {
     /// what it holds and faults in fresh pages, on the producer's thread).
     fn push_owned(&mut self, p: MqttBytes<'static>, buf: &mut Vec<u8>) {
         let largest = (0..self.spares.len()).max_by_key(|&i| self.spares[i].capacity());
+        // None at hand (the first batches, before any came back): a buffer as large as the one
+        // taken, so the framer's next packet does not grow one from nothing by copying.
         let spare = largest
             .map(|i| self.spares.swap_remove(i))
-            .unwrap_or_default();
+            .unwrap_or_else(|| Vec::with_capacity(buf.capacity()));
         let bytes = std::mem::replace(buf, spare);
         self.owned_bytes += bytes.len();
         self.items
